@@ -1,0 +1,230 @@
+/**
+ * A step's validated configuration: the merged plugin options and the Buildkite job,
+ * checked together. Every mistake is reported at once, naming the option, where it came
+ * from, its value and what is accepted.
+ *
+ * @module
+ */
+import type { z } from "zod";
+import { UserError } from "../exit_status.ts";
+import { OPTION_NAMES, type Options, optionsSchema } from "./schema.ts";
+import { readConfiguration } from "./sources.ts";
+import { readStep, type Step } from "./step.ts";
+
+export type { Options } from "./schema.ts";
+export type { Step } from "./step.ts";
+
+/** Everything a step's manifest is built from. */
+export interface Configuration {
+  /** The validated plugin options. */
+  options: Options;
+  /** The Buildkite job. */
+  step: Step;
+  /** Option name → where its value came from. */
+  origins: Record<string, string>;
+  /** Problems that do not stop the step. */
+  warnings: string[];
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "an object";
+  return `a ${typeof value}`;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
+
+/** The known option closest to a misspelt one, if any is close. */
+export function suggestOption(name: string): string | undefined {
+  const [best] = OPTION_NAMES.map((option) => ({ option, distance: editDistance(name, option) }))
+    .sort((a, b) => a.distance - b.distance);
+  return best && best.distance <= Math.max(2, Math.floor(name.length / 4))
+    ? best.option
+    : undefined;
+}
+
+function valueAt(root: unknown, path: PropertyKey[]): unknown {
+  let value = root;
+  for (const key of path) {
+    value = (value as Record<PropertyKey, unknown> | undefined)?.[key];
+  }
+  return value;
+}
+
+/** Picks the alternative of a failed union that matches the shape the author wrote. */
+function unionIssues(issue: z.core.$ZodIssueInvalidUnion, value: unknown): z.core.$ZodIssue[] {
+  const alternatives = issue.errors;
+  const matching = alternatives.find((issues) =>
+    issues.every((inner) => inner.code !== "invalid_type" || inner.path.length > 0)
+  );
+  if (matching && matching.length > 0) return matching;
+  const expected = alternatives.flatMap((issues) =>
+    issues.filter((inner) => inner.code === "invalid_type").map((inner) =>
+      (inner as z.core.$ZodIssueInvalidType).expected
+    )
+  );
+  const described = [...new Set(expected)].map((type) =>
+    type === "array" ? "a list of strings" : `a ${type}`
+  );
+  return [{
+    code: "custom",
+    path: [],
+    message: `must be ${described.join(" or ")}, got ${typeName(value)}`,
+    input: value,
+  } as z.core.$ZodIssue];
+}
+
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  values: Record<string, unknown>,
+  origins: Record<string, string>,
+): string[] {
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => {
+      const suggestion = suggestOption(key);
+      return `unknown option \`${key}\` (from ${origins[key] ?? "the configuration"})` +
+        (suggestion
+          ? `: did you mean \`${suggestion}\`?`
+          : `; known options: ${OPTION_NAMES.join(", ")}`);
+    });
+  }
+  const [option, ...rest] = issue.path;
+  const where = `option \`${String(option)}\` (from ${
+    origins[String(option)] ?? "the configuration"
+  })`;
+  const value = valueAt(values, issue.path);
+  if (issue.code === "invalid_union") {
+    return unionIssues(issue, value).flatMap((inner) =>
+      describeIssue({ ...inner, path: [...issue.path, ...inner.path] }, values, origins)
+    );
+  }
+  const item = rest.length > 0 ? ` item ${rest.map((key) => `[${String(key)}]`).join("")}` : "";
+  if (issue.code === "invalid_type") {
+    if (value === undefined) return [`${where} is required (${issue.expected} expected)`];
+    const expected = issue.expected === "int" ? "a whole number" : `a ${issue.expected}`;
+    return [`${where}${item}: expected ${expected}, got ${typeName(value)} ${show(value)}`];
+  }
+  return [`${where}${item}: ${show(value)} ${issue.message}`];
+}
+
+/** Validates merged option values; throws one UserError listing every problem. */
+export function validateOptions(
+  values: Record<string, unknown>,
+  origins: Record<string, string> = {},
+): Options {
+  const result = optionsSchema.safeParse(values);
+  if (result.success) return result.data;
+  const problems = result.error.issues.flatMap((issue) => describeIssue(issue, values, origins));
+  throw new UserError(
+    `invalid plugin configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+  );
+}
+
+/** Parses `KEY=value` quantities of the same unit family into comparable numbers. */
+function quantityValue(quantity: string): number {
+  const match = /^([0-9.]+)(.*)$/.exec(quantity)!;
+  const suffixes: Record<string, number> = {
+    "": 1,
+    n: 1e-9,
+    u: 1e-6,
+    m: 1e-3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    P: 1e15,
+    E: 1e18,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    Pi: 2 ** 50,
+    Ei: 2 ** 60,
+  };
+  const suffix = match[2];
+  const factor = suffix in suffixes ? suffixes[suffix] : 10 ** Number(suffix.slice(1));
+  return Number(match[1]) * factor;
+}
+
+/** Checks that need several options, or the options and the job, together. */
+function crossCheck(options: Options, step: Step, origins: Record<string, string>): string[] {
+  const problems: string[] = [];
+  if (options.command && step.command) {
+    problems.push(
+      "option `command` cannot be used when the step has its own `command`; " +
+        "use one of them (the plugin's `command` becomes the container's args)",
+    );
+  }
+  if (options["build-path-host-path"] && options["build-path-pvc"]) {
+    problems.push(
+      "options `build-path-host-path` and `build-path-pvc` exclude each other; choose one",
+    );
+  }
+  for (const resource of ["cpu", "memory"] as const) {
+    const request = options[`resources-request-${resource}`];
+    const limit = options[`resources-limit-${resource}`];
+    if (request && limit && quantityValue(request) > quantityValue(limit)) {
+      problems.push(
+        `option \`resources-request-${resource}\` (${request}) is greater than ` +
+          `\`resources-limit-${resource}\` (${limit}); a request must not exceed its limit`,
+      );
+    }
+  }
+  if (
+    options["init-image"] === "" && origins["mount-buildkite-agent"] &&
+    options["mount-buildkite-agent"]
+  ) {
+    problems.push(
+      'option `mount-buildkite-agent: true` needs the checkout container, which `init-image: ""` disables',
+    );
+  }
+  const mounts = [
+    ...(options["mount-hostpath"] ?? []).map((spec) => ["mount-hostpath", spec.split(":")[1]]),
+    ...(options["mount-secret"] ?? []).map((spec) => ["mount-secret", spec.split(":")[1]]),
+  ];
+  const seen = new Map<string, string>();
+  for (const [option, path] of mounts) {
+    const normalised = path.replace(/\/+$/, "") || "/";
+    if (seen.has(normalised)) {
+      problems.push(
+        `option \`${option}\` mounts ${normalised} twice (also in \`${
+          seen.get(normalised)
+        }\`); each path once`,
+      );
+    }
+    seen.set(normalised, option);
+  }
+  return problems;
+}
+
+/** Reads, merges and validates a step's whole configuration from a hook's environment. */
+export function loadConfiguration(env: Record<string, string | undefined>): Configuration {
+  const raw = readConfiguration(env);
+  const options = validateOptions(raw.values, raw.origins);
+  const step = readStep(env);
+  const problems = crossCheck(options, step, raw.origins);
+  if (problems.length > 0) {
+    throw new UserError(
+      `invalid plugin configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
+  }
+  return { options, step, origins: raw.origins, warnings: raw.warnings };
+}

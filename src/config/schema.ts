@@ -1,0 +1,216 @@
+/**
+ * Every plugin option: its type, default, validation and description. This schema is the
+ * single source of truth for the TypeScript types, the defaults, `plugin.yml`'s
+ * `configuration` and the README's option table (`deno task docs` writes both).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { DEFAULT_INIT_IMAGE } from "../version.ts";
+
+/** A Kubernetes resource quantity such as `500m`, `2`, `1.5Gi` or `1e3`. */
+export const QUANTITY_PATTERN =
+  /^([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?$/;
+
+/** A DNS-1123 subdomain: the names of Secrets, ServiceAccounts and PVCs. */
+export const SUBDOMAIN_PATTERN =
+  /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A DNS-1123 label: namespace names. */
+export const LABEL_PATTERN = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+const ABSOLUTE_PATH = /^\/[^:]*$/;
+const HOSTPATH_MOUNT = /^\/[^:]*:\/[^:]*(:(ro|rw))?$/;
+const SECRET_MOUNT =
+  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*:\/[^:]*(:(ro|rw))?$/;
+const ENVIRONMENT_ENTRY = /^[^=]+=/s;
+
+const SUBDOMAIN_HINT = "lower-case letters, digits, '-' and '.', starting and ending alphanumeric";
+
+function secretName() {
+  return z.string().regex(SUBDOMAIN_PATTERN, {
+    error: `must be a Kubernetes object name (${SUBDOMAIN_HINT})`,
+  });
+}
+
+function secretKey() {
+  return z.string().regex(/^[-._a-zA-Z0-9]+$/, {
+    error: "must be a Secret key (letters, digits, '-', '_' and '.')",
+  });
+}
+
+/** One item or a list of them; the parsed value is always a list. */
+function oneOrMany<T extends z.ZodType<string>>(item: T) {
+  return z.union([item, z.array(item)]).transform((value) =>
+    typeof value === "string" ? [value] : value as string[]
+  );
+}
+
+function quantity() {
+  return z.union([z.string(), z.number().nonnegative()])
+    .transform((value) => String(value))
+    .pipe(
+      z.string().regex(QUANTITY_PATTERN, {
+        error: "must be a Kubernetes quantity such as 500m, 2, 1.5 or 512Mi",
+      }),
+    );
+}
+
+function seconds() {
+  return z.int({ error: "must be a whole number of seconds" }).min(0, {
+    error: "must be 0 or more seconds",
+  });
+}
+
+/** The plugin's options, as a pipeline author writes them. */
+export const optionsSchema = z.strictObject({
+  "image": z.string().min(1, { error: "must not be empty" })
+    .describe("The container image the step runs in."),
+  "always-pull": z.boolean().default(false)
+    .describe("Pull the image on every run (`imagePullPolicy: Always` instead of `IfNotPresent`)."),
+  "command": oneOrMany(z.string()).optional()
+    .describe(
+      "The container's `args`: the command given to the image's entrypoint. Not allowed when the step has its own `command`.",
+    ),
+  "entrypoint": oneOrMany(z.string()).optional()
+    .describe("The container's `command`: overrides the image's entrypoint."),
+  "environment": z.array(
+    z.string().regex(ENVIRONMENT_ENTRY, { error: "must be KEY=value" }),
+  ).optional()
+    .describe(
+      "Extra environment variables for the step container, each `KEY=value` (Kubernetes `$(VAR)` references expand).",
+    ),
+  "environment-from-secret": oneOrMany(secretName()).optional()
+    .describe("Secrets whose keys become environment variables of the step container, in order."),
+  "init-environment-from-secret": oneOrMany(secretName()).optional()
+    .describe("Secrets whose keys become environment variables of the checkout container."),
+  "init-image": z.string().default(DEFAULT_INIT_IMAGE)
+    .describe(
+      'The checkout container\'s image: it must run `buildkite-agent` with the given arguments. `""` disables the checkout container.',
+    ),
+  "privileged": z.boolean().default(false)
+    .describe("Run the step container privileged."),
+  "agent-token-secret-name": secretName().optional()
+    .describe(
+      "Secret with an agent token, given to the checkout container as `BUILDKITE_AGENT_TOKEN`.",
+    ),
+  "agent-token-secret-key": secretKey().default("buildkite-agent-token")
+    .describe("Key of the agent token in its Secret."),
+  "git-credentials-secret-name": secretName().optional()
+    .describe(
+      "Secret with a git credential store file, used by the checkout container for HTTPS remotes.",
+    ),
+  "git-credentials-secret-key": secretKey().default("git-credentials")
+    .describe("Key of the git credentials in their Secret."),
+  "git-ssh-secret-name": secretName().optional()
+    .describe("Secret with an SSH private key, used by the checkout container for SSH remotes."),
+  "git-ssh-secret-key": secretKey().default("ssh-key")
+    .describe("Key of the SSH key in its Secret."),
+  "default-secret-name": secretName().optional()
+    .describe(
+      "One Secret holding the agent token, git credentials and SSH key under the keys above; a specific `*-secret-name` wins.",
+    ),
+  "mount-hostpath": oneOrMany(
+    z.string().regex(HOSTPATH_MOUNT, {
+      error: "must be /host/path:/container/path, optionally followed by :ro",
+    }),
+  ).optional()
+    .describe(
+      "Host directories to mount into the step container: `/host/path:/container/path[:ro]`.",
+    ),
+  "mount-secret": oneOrMany(
+    z.string().regex(SECRET_MOUNT, {
+      error: "must be secretName:/container/path, optionally followed by :ro",
+    }),
+  ).optional()
+    .describe(
+      "Secrets to mount as directories in the step container: `secretName:/container/path`.",
+    ),
+  "mount-buildkite-agent": z.boolean().default(true)
+    .describe(
+      "Put the checkout container's `buildkite-agent` at `/usr/local/bin/buildkite-agent` in the step container.",
+    ),
+  "build-path-host-path": z.string().regex(ABSOLUTE_PATH, { error: "must be an absolute path" })
+    .optional()
+    .describe("Host directory to hold the build directory (shared, persistent checkouts)."),
+  "build-path-pvc": secretName().optional()
+    .describe("PersistentVolumeClaim to hold the build directory."),
+  "git-mirrors-host-path": z.string().regex(ABSOLUTE_PATH, { error: "must be an absolute path" })
+    .optional()
+    .describe(
+      "Host directory for git mirrors; the checkout uses `--git-mirrors-path` and both containers mount it.",
+    ),
+  "resources-request-cpu": quantity().optional()
+    .describe("CPU request of the step container."),
+  "resources-limit-cpu": quantity().optional()
+    .describe("CPU limit of the step container."),
+  "resources-request-memory": quantity().optional()
+    .describe("Memory request of the step container."),
+  "resources-limit-memory": quantity().optional()
+    .describe("Memory limit of the step container."),
+  "service-account-name": secretName().default("default")
+    .describe("ServiceAccount the pod runs as."),
+  "use-agent-node-affinity": z.boolean().default(false)
+    .describe(
+      "Copy the affinity, tolerations and nodeSelector of the agent's own pod (found at run time).",
+    ),
+  "workdir": z.string().regex(ABSOLUTE_PATH, { error: "must be an absolute path" }).optional()
+    .describe("Working directory of the step container (default: the checkout directory)."),
+  "patch": z.string().optional()
+    .describe("A jsonnet function `function(job) ...` applied to the finished Job, last."),
+  "pod-spec-patch": z.record(z.string(), z.unknown()).optional()
+    .describe(
+      "An object merged into the pod spec like `kubectl patch --type strategic` (containers, env, volumes by name; volumeMounts by mountPath).",
+    ),
+  "print-resulting-job-spec": z.boolean().default(false)
+    .describe(
+      "Print the Job (and the per-step Secret, redacted) to the build log before creating it.",
+    ),
+  "job-backoff-limit": z.int().min(0).default(0)
+    .describe("The Job's `backoffLimit`: how many times a failed pod is retried."),
+  "job-ttl-seconds-after-finished": seconds().default(3600)
+    .describe("The Job's `ttlSecondsAfterFinished`."),
+  "jobs-cleanup-via-plugin": z.boolean().default(true)
+    .describe("At the end of a step, delete this plugin's Jobs older than a day in the namespace."),
+  "job-cleanup-after-finished-via-plugin": z.boolean().default(true)
+    .describe("At the end of a step, delete its Job."),
+  "namespace": z.string().regex(LABEL_PATTERN, {
+    error: "must be a namespace name (lower-case letters, digits and '-', at most 63)",
+  }).optional()
+    .describe(
+      "Namespace of the Job (default: the kubeconfig context's, else the agent pod's, else `default`).",
+    ),
+  "image-pull-secrets": oneOrMany(secretName()).optional()
+    .describe("Secrets the pod uses to pull images."),
+  "pending-timeout": seconds().default(600)
+    .describe(
+      "Seconds the pod may stay unscheduled or not started before the step fails (0: no limit).",
+    ),
+  "image-pull-grace": seconds().default(60)
+    .describe(
+      "Seconds of `ErrImagePull`/`ImagePullBackOff`/`CreateContainerConfigError` before the step fails.",
+    ),
+  "agent-checkout": z.boolean().default(false)
+    .describe(
+      "Also check the repository out on the agent (the pod always checks out; by default the agent skips it).",
+    ),
+});
+
+/** The options as written, before defaults and normalisation. */
+export type OptionsInput = z.input<typeof optionsSchema>;
+
+/** The options after validation: defaults applied, string-or-list values as lists. */
+export type Options = z.output<typeof optionsSchema>;
+
+/** Every option name. */
+export type OptionName = keyof Options;
+
+/** Every option name, in the schema's order. */
+export const OPTION_NAMES = Object.keys(optionsSchema.shape) as OptionName[];
+
+/** The JSON Schema of the options, as `plugin.yml`'s `configuration` carries it. */
+export function optionsJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(optionsSchema, { io: "input", target: "draft-07" });
+  delete schema.$schema;
+  return schema as Record<string, unknown>;
+}

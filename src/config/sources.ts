@@ -1,0 +1,252 @@
+/**
+ * Where a step's plugin configuration comes from, and how the sources merge: built-in
+ * defaults < agent-wide `BUILDKITE_PLUGIN_KUBERNETES_*` variables < the step's own
+ * configuration (`BUILDKITE_PLUGIN_CONFIGURATION`, else its entry in `BUILDKITE_PLUGINS`).
+ *
+ * @module
+ */
+import YAML from "yaml";
+import { UserError } from "../exit_status.ts";
+import { OPTION_NAMES, type OptionName, optionsJsonSchema } from "./schema.ts";
+
+/** The prefix of the flattened variables the agent sets for this plugin. */
+export const FLAT_PREFIX = "BUILDKITE_PLUGIN_KUBERNETES_";
+
+/** The plugin's name as the agent derives it from a plugin source. */
+export const PLUGIN_NAME = "kubernetes";
+
+/**
+ * Tunables of the bash plugins that configured their polling loops. This plugin does not
+ * poll, so an agent that still sets them gets a warning instead of an error.
+ */
+const RETIRED_VARIABLES = new Set([
+  "JOB_APPLY_RETRY_INTERVAL_SEC",
+  "JOB_APPLY_TIMEOUT_SEC",
+  "LOG_RETRY_INTERVAL_SEC",
+  "LOG_ATTEMPT_TIMEOUT_SEC",
+  "JOB_STATUS_RETRY_INTERVAL_SEC",
+  "LOG_COMPLETE_RETRY_INTERVAL_SEC",
+  "LOG_COMPLETE_TIMEOUT_SEC",
+  "JOB_CLEANUP_RETRY_INTERVAL_SEC",
+  "JOB_CLEANUP_TIMEOUT_SEC",
+  "JOB",
+]);
+
+/** The merged, not yet validated configuration, with where each option came from. */
+export interface RawConfiguration {
+  /** Option name → value as found (strings from flattened variables are already typed). */
+  values: Record<string, unknown>;
+  /** Option name → a human description of its source, for error messages. */
+  origins: Record<string, string>;
+  /** Things worth telling the user that do not stop the step. */
+  warnings: string[];
+}
+
+/** `array`: only a list; `list`: a string or a list of strings. */
+type OptionKind = "boolean" | "integer" | "string" | "array" | "list" | "object";
+
+/** How a flattened (always textual) value of each option is typed, read off the JSON Schema. */
+function optionKinds(): Map<OptionName, OptionKind> {
+  const properties = optionsJsonSchema().properties as Record<string, Record<string, unknown>>;
+  const kinds = new Map<OptionName, OptionKind>();
+  for (const name of OPTION_NAMES) {
+    const property = properties[name];
+    const types = property.anyOf
+      ? (property.anyOf as Record<string, unknown>[]).map((alternative) => alternative.type)
+      : [property.type];
+    if (types.length === 1 && types[0] === "array") kinds.set(name, "array");
+    else if (types.includes("array")) kinds.set(name, "list");
+    else if (types.includes("object")) kinds.set(name, "object");
+    else if (types.includes("boolean")) kinds.set(name, "boolean");
+    else if (types.includes("integer")) kinds.set(name, "integer");
+    else kinds.set(name, "string");
+  }
+  return kinds;
+}
+
+let kindsCache: Map<OptionName, OptionKind> | undefined;
+
+/** The agent's `formatEnvKey`: upper case, `-` and whitespace as `_`. */
+export function envKey(name: string): string {
+  return name.toUpperCase().replace(/[-\s]/g, "_");
+}
+
+/** The plugin name the agent derives from a plugin source such as `muhlba91/kubernetes#v2.0.0`. */
+export function pluginName(source: string): string {
+  const location = source.split("#")[0].replaceAll("\\", "/").replace(/\/+$/, "");
+  const name = (location.split("/").pop() ?? "").replace(/^\.+/, "");
+  return name.toLowerCase().replace(/\s+/g, " ").replace(/[^a-z0-9]/g, "-")
+    .replaceAll("-buildkite-plugin-git", "").replaceAll("-buildkite-plugin", "");
+}
+
+function typedFlatValue(kind: OptionKind, raw: string, variable: string): unknown {
+  switch (kind) {
+    case "boolean":
+      if (/^(true|false)$/i.test(raw)) return raw.toLowerCase() === "true";
+      return raw;
+    case "integer":
+      return /^-?[0-9]+$/.test(raw) ? Number(raw) : raw;
+    case "array":
+      return [raw];
+    case "object":
+      try {
+        return YAML.parse(raw);
+      } catch (error) {
+        throw new UserError(
+          `${variable}: the value is not a YAML or JSON object (${(error as Error).message})`,
+        );
+      }
+    default:
+      return raw;
+  }
+}
+
+/**
+ * Decodes `BUILDKITE_PLUGIN_KUBERNETES_*` variables. Lists are read in numeric index
+ * order (`_10` after `_9`); `skip` names options the step's JSON configuration gives,
+ * whose flattened copies are ignored.
+ */
+export function decodeFlattened(
+  env: Record<string, string | undefined>,
+  skip: ReadonlySet<string> = new Set(),
+): RawConfiguration {
+  kindsCache ??= optionKinds();
+  const kinds = kindsCache;
+  // Longest first, so that ENVIRONMENT_FROM_SECRET_0 is not read as ENVIRONMENT's item.
+  const names = [...OPTION_NAMES].sort((a, b) => envKey(b).length - envKey(a).length);
+  const scalars = new Map<OptionName, string>();
+  const items = new Map<OptionName, Map<number, string>>();
+  const values: Record<string, unknown> = {};
+  const origins: Record<string, string> = {};
+  const warnings: string[] = [];
+  const unknown: string[] = [];
+
+  for (const [variable, raw] of Object.entries(env)) {
+    if (!variable.startsWith(FLAT_PREFIX) || raw === undefined) continue;
+    const rest = variable.slice(FLAT_PREFIX.length);
+    const name = names.find((n) => rest === envKey(n) || rest.startsWith(`${envKey(n)}_`));
+    if (!name) {
+      if (RETIRED_VARIABLES.has(rest)) {
+        warnings.push(`${variable} is ignored: this plugin follows the Job without polling.`);
+      } else {
+        unknown.push(variable);
+      }
+      continue;
+    }
+    if (skip.has(name)) continue;
+    if (rest === envKey(name)) {
+      scalars.set(name, raw);
+      continue;
+    }
+    const suffix = rest.slice(envKey(name).length + 1);
+    const kind = kinds.get(name);
+    if ((kind === "list" || kind === "array") && /^[0-9]+$/.test(suffix)) {
+      if (!items.has(name)) items.set(name, new Map());
+      items.get(name)!.set(Number(suffix), raw);
+    } else if (kind === "object") {
+      throw new UserError(
+        `${variable}: option \`${name}\` cannot be read from flattened variables; ` +
+          `give it in the step's plugin configuration or as one YAML/JSON value in ${FLAT_PREFIX}${
+            envKey(name)
+          }`,
+      );
+    } else {
+      unknown.push(variable);
+    }
+  }
+
+  if (unknown.length > 0) {
+    const list = unknown.sort().join(", ");
+    throw new UserError(
+      `unknown plugin option${unknown.length > 1 ? "s" : ""} from the environment: ${list}. ` +
+        `Known options: ${OPTION_NAMES.join(", ")}`,
+    );
+  }
+
+  for (const [name, raw] of scalars) {
+    const variable = FLAT_PREFIX + envKey(name);
+    values[name] = typedFlatValue(kinds.get(name)!, raw, variable);
+    origins[name] = variable;
+  }
+  for (const [name, byIndex] of items) {
+    if (scalars.has(name)) continue;
+    values[name] = [...byIndex.entries()].sort(([a], [b]) => a - b).map(([, value]) => value);
+    origins[name] = `${FLAT_PREFIX}${envKey(name)}_*`;
+  }
+  return { values, origins, warnings };
+}
+
+function parseStepConfiguration(text: string, source: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new UserError(`${source} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (parsed === null) return {};
+  if (typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new UserError(
+      `${source} must be a JSON object of plugin options, got ${
+        Array.isArray(parsed) ? "an array" : typeof parsed
+      }`,
+    );
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** The step's own configuration of this plugin, or undefined when the environment has none. */
+export function stepConfiguration(
+  env: Record<string, string | undefined>,
+): { values: Record<string, unknown>; source: string } | undefined {
+  const direct = env.BUILDKITE_PLUGIN_CONFIGURATION;
+  if (direct !== undefined && direct !== "") {
+    return {
+      values: parseStepConfiguration(direct, "BUILDKITE_PLUGIN_CONFIGURATION"),
+      source: "the step's plugin configuration",
+    };
+  }
+  const plugins = env.BUILDKITE_PLUGINS;
+  if (plugins === undefined || plugins === "") return undefined;
+  let entries: unknown;
+  try {
+    entries = JSON.parse(plugins);
+  } catch (error) {
+    throw new UserError(`BUILDKITE_PLUGINS is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(entries)) {
+    throw new UserError("BUILDKITE_PLUGINS must be a JSON array of {source: configuration}");
+  }
+  const ours = entries.flatMap((entry) =>
+    entry && typeof entry === "object"
+      ? Object.entries(entry as Record<string, unknown>).filter(([source]) =>
+        pluginName(source) === PLUGIN_NAME
+      )
+      : []
+  );
+  if (ours.length === 0) return undefined;
+  if (ours.length > 1) {
+    throw new UserError(
+      `BUILDKITE_PLUGINS lists this plugin ${ours.length} times (${
+        ours.map(([source]) => source).join(", ")
+      }); use it once per step`,
+    );
+  }
+  const [source, config] = ours[0];
+  return {
+    values: parseStepConfiguration(JSON.stringify(config ?? null), `BUILDKITE_PLUGINS[${source}]`),
+    source: `the step's plugin configuration (${source})`,
+  };
+}
+
+/** Reads and merges every source of configuration; the result still needs validation. */
+export function readConfiguration(env: Record<string, string | undefined>): RawConfiguration {
+  const step = stepConfiguration(env);
+  const flat = decodeFlattened(env, new Set(Object.keys(step?.values ?? {})));
+  const values = { ...flat.values };
+  const origins = { ...flat.origins };
+  for (const [name, value] of Object.entries(step?.values ?? {})) {
+    values[name] = value;
+    origins[name] = step!.source;
+  }
+  return { values, origins, warnings: flat.warnings };
+}

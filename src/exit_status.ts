@@ -1,0 +1,81 @@
+/**
+ * The plugin's own exit statuses: what the `command` hook exits with when the step's
+ * command did not decide it. The README's table is generated from this list.
+ *
+ * @module
+ */
+
+/** One documented exit status. */
+export interface ExitStatusInfo {
+  /** The exit status. */
+  code: number;
+  /** When the hook exits with it. */
+  meaning: string;
+}
+
+/** Every exit status the plugin itself chooses, by name. */
+export const EXIT = {
+  /** A plugin option or the step's environment is invalid; nothing was created. */
+  config: {
+    code: 78,
+    meaning: "Invalid plugin configuration or step environment; nothing was created.",
+  },
+  /** The API server refused the Job or Secret, or could not be reached in time. */
+  submit: {
+    code: 90,
+    meaning: "The Kubernetes API refused the Job or its Secret, or stayed unreachable.",
+  },
+  /** The image could not be pulled within `image-pull-grace`. */
+  imagePull: {
+    code: 91,
+    meaning:
+      "An image could not be pulled (`ErrImagePull`/`ImagePullBackOff` beyond `image-pull-grace`).",
+  },
+  /** The image reference is malformed, or the image is absent with `imagePullPolicy: Never`. */
+  invalidImage: {
+    code: 92,
+    meaning:
+      "An image name is invalid (`InvalidImageName`) or absent with `imagePullPolicy: Never`.",
+  },
+  /** A container could not be created: a missing Secret, ConfigMap or key, or a bad spec. */
+  containerConfig: {
+    code: 93,
+    meaning:
+      "A container could not be created (`CreateContainerConfigError`: missing Secret, ConfigMap or key; `CreateContainerError`).",
+  },
+  /** The pod was not scheduled or not started within `pending-timeout`. */
+  pending: {
+    code: 94,
+    meaning: "The pod stayed unschedulable or unstarted beyond `pending-timeout`.",
+  },
+  /** The Job never got a pod (`FailedCreate`, e.g. a missing ServiceAccount or quota). */
+  noPod: {
+    code: 95,
+    meaning:
+      "The Job could not create its pod (`FailedCreate`: missing ServiceAccount, quota, admission).",
+  },
+  /** The pod or Job was deleted or evicted by someone else before it finished. */
+  lost: {
+    code: 96,
+    meaning: "The pod or Job was deleted or evicted from outside before the step finished.",
+  },
+  /** The plugin could not follow the step (the API stayed unreachable) or met a state it cannot judge. */
+  internal: {
+    code: 97,
+    meaning:
+      "The plugin lost contact with the Job (the API stayed unreachable) or failed internally.",
+  },
+} as const satisfies Record<string, ExitStatusInfo>;
+
+/** An error the pipeline author or operator can fix: printed without a stack, with its exit status. */
+export class UserError extends Error {
+  /** The exit status the program ends with. */
+  readonly exitStatus: number;
+
+  /** Creates an error with a message for the build log and the exit status to end with. */
+  constructor(message: string, exitStatus: number = EXIT.config.code) {
+    super(message);
+    this.name = "UserError";
+    this.exitStatus = exitStatus;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The plugin's one program. The hooks call it:
+ *
+ * - `run`: the `command` hook: render → submit → follow → verdict → cleanup on cancel.
+ * - `cleanup`: the `pre-exit` hook: delete this step's Job and old ones.
+ * - `render [--output yaml|json]`: print the objects a step would create, without a cluster.
+ * - `version`: print the version.
+ *
+ * @module
+ */
+import process from "node:process";
+import { parseArgs } from "node:util";
+import YAML from "yaml";
+import { loadConfiguration } from "./config/mod.ts";
+import { EXIT, UserError } from "./exit_status.ts";
+import { renderStep } from "./render/mod.ts";
+import { VERSION } from "./version.ts";
+
+const USAGE = `usage: kubernetes-buildkite-plugin <command>
+
+commands:
+  run                          run the step as a Kubernetes Job (the command hook)
+  cleanup                      delete the step's Job and old ones (the pre-exit hook)
+  render [--output yaml|json]  print the objects the step would create, secrets redacted
+  version                      print the version
+
+Configuration comes from the environment a Buildkite hook runs in: BUILDKITE_PLUGIN_CONFIGURATION,
+BUILDKITE_PLUGIN_KUBERNETES_* and the job's BUILDKITE_* variables.`;
+
+type Env = Record<string, string | undefined>;
+
+/** `render`: the objects of the step described by `env`, as YAML documents or a JSON List. */
+export async function render(env: Env, output: "yaml" | "json"): Promise<string> {
+  const config = loadConfiguration(env);
+  for (const warning of config.warnings) console.error(`kubernetes plugin: warning: ${warning}`);
+  if (config.options["use-agent-node-affinity"]) {
+    console.error(
+      "kubernetes plugin: use-agent-node-affinity: affinity, tolerations and nodeSelector are copied from the agent's pod at run time",
+    );
+  }
+  const { job, secret } = await renderStep(config, { redact: true });
+  const objects = secret ? [job, secret] : [job];
+  if (output === "json") {
+    return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }, null, 2) + "\n";
+  }
+  return objects.map((object) => YAML.stringify(object, { lineWidth: 0 })).join("---\n");
+}
+
+async function main(argv: string[], env: Env): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "render": {
+      const { values } = parseArgs({
+        args: rest,
+        options: { output: { type: "string", short: "o", default: "yaml" } },
+      });
+      if (values.output !== "yaml" && values.output !== "json") {
+        throw new UserError(
+          `render: --output must be yaml or json, got ${JSON.stringify(values.output)}`,
+          2,
+        );
+      }
+      process.stdout.write(await render(env, values.output));
+      return 0;
+    }
+    case "run": {
+      const { run } = await import("./run.ts");
+      return await run(env);
+    }
+    case "cleanup": {
+      const { cleanup } = await import("./cleanup.ts");
+      return await cleanup(env);
+    }
+    case "version":
+    case "--version":
+      console.log(VERSION);
+      return 0;
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      console.error(`kubernetes plugin: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+if (import.meta.main) {
+  let status: number;
+  try {
+    status = await main(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (error instanceof UserError) {
+      console.error(`kubernetes plugin: ${error.message}`);
+      status = error.exitStatus;
+    } else {
+      console.error("kubernetes plugin: internal error:", error);
+      status = EXIT.internal.code;
+    }
+  }
+  process.exit(status);
+}

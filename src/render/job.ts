@@ -1,0 +1,305 @@
+/**
+ * Configuration → the Kubernetes Job of a step: a `bootstrap` init container that checks
+ * the repository out with `buildkite-agent bootstrap --phases checkout`, and a `step`
+ * container that runs the command with `buildkite-agent` mounted. Pure: no network.
+ *
+ * @module
+ */
+import type {
+  V1Affinity,
+  V1Container,
+  V1EnvFromSource,
+  V1EnvVar,
+  V1Job,
+  V1Toleration,
+  V1Volume,
+  V1VolumeMount,
+} from "@kubernetes/client-node";
+import type { Configuration } from "../config/mod.ts";
+import { UserError } from "../exit_status.ts";
+import { annotations, jobName, labels } from "./names.ts";
+import { splitEnvironment } from "./secret.ts";
+
+/** Where the git mirrors are inside the pod when `git-mirrors-host-path` is set. */
+export const GIT_MIRRORS_PATH = "/buildkite/git-mirrors";
+/** Where the checkout container's entrypoint copies `buildkite-agent` to. */
+export const AGENT_COPY_PATH = "/local";
+/** Where the step container finds `buildkite-agent`. */
+export const AGENT_BINARY_PATH = "/usr/local/bin/buildkite-agent";
+/** The name of the checkout (init) container. */
+export const CHECKOUT_CONTAINER = "bootstrap";
+/** The name of the step's container. */
+export const STEP_CONTAINER = "step";
+
+/** Where the agent's own pod runs, copied by `use-agent-node-affinity`. */
+export interface Placement {
+  /** The agent pod's affinity. */
+  affinity?: V1Affinity;
+  /** The agent pod's tolerations. */
+  tolerations?: V1Toleration[];
+  /** The agent pod's node selector. */
+  nodeSelector?: Record<string, string>;
+}
+
+/** The objects a step creates, in creation order. */
+export interface Manifest {
+  /** The Job. */
+  job: V1Job;
+  /** The per-step Secret's data (key → value), empty when the step has no secrets. */
+  secretData: Map<string, string>;
+}
+
+/**
+ * Runs the step's command, then uploads its artifacts whatever the command's exit status,
+ * and exits with the command's status. `$@` is the command.
+ */
+const ARTIFACT_WRAPPER = [
+  '"$@"',
+  "status=$?",
+  'echo "~~~ :kubernetes: Uploading artifacts: $BUILDKITE_ARTIFACT_PATHS"',
+  'buildkite-agent artifact upload "$BUILDKITE_ARTIFACT_PATHS" ||',
+  '  echo "kubernetes plugin: artifact upload failed (exit $?)" >&2',
+  'exit "$status"',
+].join("\n");
+
+interface SecretRef {
+  name: string;
+  key: string;
+}
+
+function secretFor(
+  options: Configuration["options"],
+  kind: "agent-token" | "git-credentials" | "git-ssh",
+): SecretRef | undefined {
+  const name = options[`${kind}-secret-name`] ?? options["default-secret-name"];
+  return name ? { name, key: options[`${kind}-secret-key`] } : undefined;
+}
+
+/** The container's command and args: the step's command through a shell, or the plugin's options. */
+function commandOf(config: Configuration): { command?: string[]; args?: string[] } {
+  const { options, step } = config;
+  const entrypoint = options.entrypoint;
+  let command: string[] | undefined;
+  let args: string[] | undefined;
+  if (step.command !== undefined) {
+    command = entrypoint ?? ["/bin/sh", "-e", "-c"];
+    args = [step.command];
+  } else {
+    command = entrypoint;
+    args = options.command;
+  }
+  if (step.artifactPaths === undefined) return { command, args };
+  if (command === undefined) {
+    throw new UserError(
+      "the step has artifact_paths, but its command is the image's own entrypoint, which the plugin " +
+        "cannot run the upload after; give the step a `command`, or set the plugin's `entrypoint`",
+    );
+  }
+  return {
+    command: ["/bin/sh", "-c", ARTIFACT_WRAPPER, "buildkite-step", ...command, ...(args ?? [])],
+  };
+}
+
+function hostPathVolumes(specs: string[] | undefined) {
+  const volumes: V1Volume[] = [];
+  const mounts: V1VolumeMount[] = [];
+  (specs ?? []).forEach((spec, index) => {
+    const [hostPath, mountPath, mode] = spec.split(":");
+    const name = `hostpath-${index}`;
+    volumes.push({ name, hostPath: { path: hostPath, type: "DirectoryOrCreate" } });
+    mounts.push({ name, mountPath, ...(mode === "ro" ? { readOnly: true } : {}) });
+  });
+  return { volumes, mounts };
+}
+
+function secretVolumes(specs: string[] | undefined) {
+  const volumes: V1Volume[] = [];
+  const mounts: V1VolumeMount[] = [];
+  (specs ?? []).forEach((spec, index) => {
+    const [secretName, mountPath, mode] = spec.split(":");
+    const name = `secret-${index}`;
+    volumes.push({ name, secret: { secretName } });
+    mounts.push({ name, mountPath, ...(mode === "ro" ? { readOnly: true } : {}) });
+  });
+  return { volumes, mounts };
+}
+
+/** A credential file from a Secret, readable only by its owner, at `/secrets/<file>`. */
+function credentialVolume(volumeName: string, ref: SecretRef, file: string) {
+  return {
+    volume: {
+      name: volumeName,
+      secret: { secretName: ref.name, defaultMode: 0o400, items: [{ key: ref.key, path: file }] },
+    } satisfies V1Volume,
+    mount: {
+      name: volumeName,
+      mountPath: `/secrets/${file}`,
+      subPath: file,
+    } satisfies V1VolumeMount,
+  };
+}
+
+function environmentOption(entries: string[] | undefined): V1EnvVar[] {
+  return (entries ?? []).map((entry) => {
+    const equals = entry.indexOf("=");
+    return { name: entry.slice(0, equals), value: entry.slice(equals + 1) };
+  });
+}
+
+function envFrom(secrets: string[] | undefined): V1EnvFromSource[] | undefined {
+  return secrets?.length ? secrets.map((name) => ({ secretRef: { name } })) : undefined;
+}
+
+function resources(options: Configuration["options"]) {
+  const requests: Record<string, string> = {};
+  const limits: Record<string, string> = {};
+  if (options["resources-request-cpu"]) requests.cpu = options["resources-request-cpu"];
+  if (options["resources-request-memory"]) requests.memory = options["resources-request-memory"];
+  if (options["resources-limit-cpu"]) limits.cpu = options["resources-limit-cpu"];
+  if (options["resources-limit-memory"]) limits.memory = options["resources-limit-memory"];
+  if (Object.keys(requests).length === 0 && Object.keys(limits).length === 0) return undefined;
+  return {
+    ...(Object.keys(requests).length ? { requests } : {}),
+    ...(Object.keys(limits).length ? { limits } : {}),
+  };
+}
+
+/** Builds a step's Job and the data of its Secret from its configuration. */
+export function buildManifest(config: Configuration, placement: Placement = {}): Manifest {
+  const { options, step } = config;
+  const name = jobName(step);
+  const objectLabels = labels(step, name);
+  const objectAnnotations = annotations(step, name);
+  const { env, secretData } = splitEnvironment(step.env, name);
+
+  const checkout = options["init-image"] !== "";
+  const mountAgent = checkout && options["mount-buildkite-agent"];
+  const mirrors = options["git-mirrors-host-path"];
+
+  const volumes: V1Volume[] = [];
+  const buildMount: V1VolumeMount = { name: "build", mountPath: step.buildPath };
+  if (options["build-path-pvc"]) {
+    volumes.push({
+      name: "build",
+      persistentVolumeClaim: { claimName: options["build-path-pvc"] },
+    });
+  } else if (options["build-path-host-path"]) {
+    volumes.push({
+      name: "build",
+      hostPath: { path: options["build-path-host-path"], type: "DirectoryOrCreate" },
+    });
+  } else {
+    volumes.push({ name: "build", emptyDir: {} });
+  }
+  const sharedMounts: V1VolumeMount[] = [buildMount];
+  if (mirrors) {
+    volumes.push({ name: "git-mirrors", hostPath: { path: mirrors, type: "DirectoryOrCreate" } });
+    sharedMounts.push({ name: "git-mirrors", mountPath: GIT_MIRRORS_PATH });
+  }
+
+  const initContainers: V1Container[] = [];
+  if (checkout) {
+    const checkoutMounts = [...sharedMounts];
+    const checkoutEnv = [...env];
+    if (mountAgent) {
+      volumes.push({ name: "buildkite-agent", emptyDir: {} });
+      checkoutMounts.push({ name: "buildkite-agent", mountPath: AGENT_COPY_PATH });
+    }
+    const credentials = secretFor(options, "git-credentials");
+    if (credentials) {
+      const { volume, mount } = credentialVolume("git-credentials", credentials, "git-credentials");
+      volumes.push(volume);
+      checkoutMounts.push(mount);
+    }
+    const ssh = secretFor(options, "git-ssh");
+    if (ssh) {
+      const { volume, mount } = credentialVolume("git-ssh-key", ssh, "ssh-key");
+      volumes.push(volume);
+      checkoutMounts.push(mount);
+    }
+    const token = secretFor(options, "agent-token");
+    if (token) {
+      checkoutEnv.push({ name: "BUILDKITE_AGENT_TOKEN", valueFrom: { secretKeyRef: token } });
+    }
+    initContainers.push({
+      name: CHECKOUT_CONTAINER,
+      image: options["init-image"],
+      imagePullPolicy: "IfNotPresent",
+      args: [
+        "bootstrap",
+        "--phases",
+        "checkout",
+        ...(mirrors ? ["--git-mirrors-path", GIT_MIRRORS_PATH] : []),
+      ],
+      env: checkoutEnv,
+      envFrom: envFrom(options["init-environment-from-secret"]),
+      volumeMounts: checkoutMounts,
+    });
+  }
+
+  const stepMounts = [...sharedMounts];
+  if (mountAgent) {
+    stepMounts.push({
+      name: "buildkite-agent",
+      mountPath: AGENT_BINARY_PATH,
+      subPath: "buildkite-agent",
+    });
+  }
+  const hostPaths = hostPathVolumes(options["mount-hostpath"]);
+  const secrets = secretVolumes(options["mount-secret"]);
+  volumes.push(...secrets.volumes, ...hostPaths.volumes);
+  stepMounts.push(...secrets.mounts, ...hostPaths.mounts);
+
+  const stepContainer: V1Container = {
+    name: STEP_CONTAINER,
+    image: options.image,
+    imagePullPolicy: options["always-pull"] ? "Always" : "IfNotPresent",
+    ...commandOf(config),
+    workingDir: options.workdir ?? step.checkoutPath,
+    env: [...env, ...environmentOption(options.environment)],
+    envFrom: envFrom(options["environment-from-secret"]),
+    resources: resources(options),
+    securityContext: options.privileged ? { privileged: true } : undefined,
+    volumeMounts: stepMounts,
+  };
+
+  const job: V1Job = {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name, labels: objectLabels, annotations: objectAnnotations },
+    spec: {
+      backoffLimit: options["job-backoff-limit"],
+      completions: 1,
+      parallelism: 1,
+      ttlSecondsAfterFinished: options["job-ttl-seconds-after-finished"],
+      activeDeadlineSeconds: step.timeoutMinutes === undefined
+        ? undefined
+        : step.timeoutMinutes * 60,
+      template: {
+        metadata: {
+          labels: objectLabels,
+          annotations: { ...objectAnnotations, "sidecar.istio.io/inject": "false" },
+        },
+        spec: {
+          restartPolicy: "Never",
+          serviceAccountName: options["service-account-name"],
+          imagePullSecrets: options["image-pull-secrets"]?.map((secretName) => ({
+            name: secretName,
+          })),
+          affinity: placement.affinity,
+          tolerations: placement.tolerations,
+          nodeSelector: placement.nodeSelector,
+          initContainers: initContainers.length ? initContainers : undefined,
+          containers: [stepContainer],
+          volumes,
+        },
+      },
+    },
+  };
+  return { job: dropUndefined(job), secretData };
+}
+
+/** Removes `undefined` fields so the object serialises and compares cleanly. */
+export function dropUndefined<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value));
+}

@@ -1,0 +1,43 @@
+/**
+ * A step's configuration → the exact objects it creates: the Job, after `pod-spec-patch`
+ * and then `patch`, and the per-step Secret when the step has secret variables.
+ *
+ * @module
+ */
+import type { V1Job, V1Secret } from "@kubernetes/client-node";
+import type { Configuration } from "../config/mod.ts";
+import { buildManifest, type Placement } from "./job.ts";
+import { applyJsonnetPatch, applyPodSpecPatch } from "./patch.ts";
+import { buildSecret } from "./secret.ts";
+
+export type { Placement } from "./job.ts";
+
+/** The objects of one step. */
+export interface Rendered {
+  /** The Job, patched. */
+  job: V1Job;
+  /** The per-step Secret, when the step has secret variables. */
+  secret?: V1Secret;
+}
+
+/**
+ * Renders a step's objects. With `redact`, the Secret's values are replaced so the result
+ * can be shown (`render`, `print-resulting-job-spec`).
+ */
+export async function renderStep(
+  config: Configuration,
+  options: { placement?: Placement; redact?: boolean } = {},
+): Promise<Rendered> {
+  const manifest = buildManifest(config, options.placement);
+  let job = manifest.job;
+  const podSpecPatch = config.options["pod-spec-patch"];
+  if (podSpecPatch) job = applyPodSpecPatch(job, podSpecPatch);
+  const patch = config.options.patch;
+  if (patch) job = await applyJsonnetPatch(job, patch);
+  if (manifest.secretData.size === 0) return { job };
+  const name = manifest.job.metadata!.name!;
+  const secret = buildSecret(name, manifest.job.metadata!.labels!, manifest.secretData, {
+    redact: options.redact ?? false,
+  });
+  return { job, secret };
+}

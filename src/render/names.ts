@@ -1,0 +1,96 @@
+/**
+ * Names, labels and annotations of a step's Kubernetes objects. Names are DNS-1123 labels
+ * unique per Buildkite job; label values are always valid, whatever the build says.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { Step } from "../config/step.ts";
+import { VERSION } from "../version.ts";
+
+/** The label every object of this plugin carries, with value {@link PLUGIN_LABEL_VALUE}. */
+export const PLUGIN_LABEL = "buildkite/plugin";
+/** The value of {@link PLUGIN_LABEL}. */
+export const PLUGIN_LABEL_VALUE = "kubernetes";
+/** The label holding the Buildkite job id: how `cleanup` finds a step's Job. */
+export const JOB_ID_LABEL = "buildkite/job-id";
+
+const MAX_NAME = 63;
+const HASH_LENGTH = 10;
+
+/** Makes a DNS-1123 label from free text: lower case, `[a-z0-9-]`, no leading or trailing `-`. */
+export function dnsLabel(text: string, maxLength = MAX_NAME): string {
+  return text.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-")
+    .slice(0, maxLength).replace(/^-+|-+$/g, "");
+}
+
+/** Makes a valid label value: at most 63 of `[A-Za-z0-9._-]`, alphanumeric at both ends. */
+export function labelValue(text: string): string {
+  return text.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, MAX_NAME)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "");
+}
+
+/**
+ * The name of a step's Job (and Secret): `<pipeline>-<build number>-<hash of the job id>`,
+ * at most 63 characters; the hash makes it unique per Buildkite job, retries included.
+ */
+export function jobName(step: Step): string {
+  const hash = createHash("sha256").update(step.jobId).digest("hex").slice(0, HASH_LENGTH);
+  const pipeline = step.env.get("BUILDKITE_PIPELINE_SLUG") ?? "";
+  const build = step.env.get("BUILDKITE_BUILD_NUMBER") ?? "";
+  const prefix = dnsLabel(
+    [pipeline, build].filter(Boolean).join("-") || "buildkite",
+    MAX_NAME - HASH_LENGTH - 1,
+  ) || "buildkite";
+  return `${prefix}-${hash}`;
+}
+
+/** The labels of a step's Job, pod and Secret, as the bash plugins set them plus the job id. */
+export function labels(step: Step, name: string): Record<string, string> {
+  const fromBuild: [string, string | undefined][] = [
+    ["build/id", step.env.get("BUILDKITE_BUILD_ID")],
+    ["build/repo", step.env.get("BUILDKITE_REPO")],
+    ["build/branch", step.env.get("BUILDKITE_BRANCH")],
+    ["build/pipeline", step.env.get("BUILDKITE_PIPELINE_SLUG")],
+  ];
+  const result: Record<string, string> = {};
+  for (const [key, value] of fromBuild) {
+    const sanitised = value === undefined ? "" : labelValue(value);
+    if (sanitised !== "") result[key] = sanitised;
+  }
+  result["job-name"] = name;
+  result[PLUGIN_LABEL] = PLUGIN_LABEL_VALUE;
+  result[JOB_ID_LABEL] = labelValue(step.jobId);
+  return result;
+}
+
+/** The annotations of a step's Job and pod: the build's facts, unabridged. */
+export function annotations(step: Step, name: string): Record<string, string> {
+  const fromBuild: [string, string][] = [
+    ["build/commit", "BUILDKITE_COMMIT"],
+    ["build/branch", "BUILDKITE_BRANCH"],
+    ["build/pipeline", "BUILDKITE_PIPELINE_SLUG"],
+    ["build/creator", "BUILDKITE_BUILD_CREATOR"],
+    ["build/creator-email", "BUILDKITE_BUILD_CREATOR_EMAIL"],
+    ["build/id", "BUILDKITE_BUILD_ID"],
+    ["build/url", "BUILDKITE_BUILD_URL"],
+    ["build/number", "BUILDKITE_BUILD_NUMBER"],
+    ["build/organization", "BUILDKITE_ORGANIZATION_SLUG"],
+    ["build/repo", "BUILDKITE_REPO"],
+    ["build/source", "BUILDKITE_SOURCE"],
+    ["buildkite/agent-id", "BUILDKITE_AGENT_ID"],
+    ["buildkite/agent-name", "BUILDKITE_AGENT_NAME"],
+    ["buildkite/step-id", "BUILDKITE_STEP_ID"],
+    ["buildkite/step-key", "BUILDKITE_STEP_KEY"],
+    ["buildkite/label", "BUILDKITE_LABEL"],
+  ];
+  const result: Record<string, string> = {};
+  for (const [key, variable] of fromBuild) {
+    const value = step.env.get(variable);
+    if (value !== undefined && value !== "") result[key] = value;
+  }
+  result["buildkite/job-id"] = step.jobId;
+  result["buildkite/plugin-version"] = VERSION;
+  result["job-name"] = name;
+  return result;
+}
