@@ -1,0 +1,428 @@
+/**
+ * The Helm charts, linted and rendered by the pinned helm: the agent's Role grants exactly
+ * what the program uses, each rule can be left out on its own, the plugin defaults reach the
+ * agent as variables the program itself decodes, and buildscaler is wired as an aggregated
+ * external metrics API.
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import YAML from "yaml";
+import { validateOptions } from "../../src/config/mod.ts";
+import { decodeFlattened } from "../../src/config/sources.ts";
+import { DEFAULT_INIT_IMAGE } from "../../src/version.ts";
+
+const REPO = resolve(import.meta.dirname!, "../..");
+const NAMESPACE = "ci";
+
+/** A rendered Kubernetes object, loosely typed: the tests read the fields they check. */
+// deno-lint-ignore no-explicit-any
+type Manifest = Record<string, any>;
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+/** What the program does with the API, by the name of its rule in values.yaml. */
+const AGENT_RULES: Record<string, Rule> = {
+  jobs: {
+    apiGroups: ["batch"],
+    resources: ["jobs"],
+    verbs: ["create", "get", "list", "watch", "patch", "delete"],
+  },
+  pods: { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
+  podLogs: { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
+  events: { apiGroups: [""], resources: ["events"], verbs: ["list", "watch"] },
+  secrets: { apiGroups: [""], resources: ["secrets"], verbs: ["create", "delete"] },
+};
+
+function binaryPath(name: string): string {
+  const result = spawnSync(join(REPO, "scripts/build-binaries"), ["--paths", "--only", name], {
+    encoding: "utf8",
+  });
+  const path = result.stdout.match(new RegExp(`^${name}=(.+)$`, "m"))?.[1];
+  assert.ok(result.status === 0 && path, `${name} is not built: run scripts/build-binaries`);
+  return path;
+}
+
+const HELM = binaryPath("helm");
+// A helm built from source assumes Kubernetes v1.20, older than the charts' kubeVersion.
+const KUBE_VERSION = readFileSync(join(REPO, "scripts/build-binaries"), "utf8")
+  .match(/^KUBERNETES_VERSION=(\S+)$/m)![1];
+
+function helm(args: string[]): string {
+  const result = spawnSync(HELM, args, { cwd: REPO, encoding: "utf8" });
+  assert.equal(result.status, 0, `helm ${args.join(" ")}\n${result.stdout}${result.stderr}`);
+  return result.stdout;
+}
+
+interface RenderOptions {
+  valuesFile?: string;
+  set?: string[];
+}
+
+function render(chart: string, options: RenderOptions = {}): Manifest[] {
+  const args = ["template", "release", `charts/${chart}`, "--namespace", NAMESPACE];
+  args.push("--kube-version", KUBE_VERSION);
+  if (options.valuesFile) args.push("--values", options.valuesFile);
+  for (const value of options.set ?? []) args.push("--set", value);
+  return YAML.parseAllDocuments(helm(args)).map((doc) => doc.toJS()).filter(Boolean);
+}
+
+function only(manifests: Manifest[], kind: string, namespace?: string): Manifest {
+  const found = manifests.filter((m) =>
+    m.kind === kind && (namespace === undefined || m.metadata.namespace === namespace)
+  );
+  assert.equal(found.length, 1, `one ${kind}${namespace ? ` in ${namespace}` : ""}`);
+  return found[0];
+}
+
+function sortRules(rules: Rule[]): Rule[] {
+  return [...rules].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+}
+
+function container(manifests: Manifest[]): Manifest {
+  return only(manifests, "Deployment").spec.template.spec.containers[0];
+}
+
+/** The container's plain `value` variables; valueFrom ones are checked separately. */
+function plainEnv(manifests: Manifest[]): Record<string, string> {
+  return Object.fromEntries(
+    container(manifests).env.filter((e: Manifest) => "value" in e).map((
+      e: Manifest,
+    ) => [e.name, e.value]),
+  );
+}
+
+function pluginDefaults(manifests: Manifest[]): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(plainEnv(manifests)).filter(([name]) =>
+      name.startsWith("BUILDKITE_PLUGIN_KUBERNETES_")
+    ),
+  );
+}
+
+const FULL = (chart: string) => `charts/${chart}/ci/full-values.yaml`;
+
+for (const chart of ["agent", "buildscaler"]) {
+  for (const valuesFile of [undefined, FULL(chart)]) {
+    const label = valuesFile ? "every value set" : "default values";
+    Deno.test(`${chart} chart: helm lint --strict passes with ${label}`, () => {
+      const args = ["lint", "--strict", `charts/${chart}`, "--kube-version", KUBE_VERSION];
+      helm(valuesFile ? [...args, "--values", valuesFile] : args);
+    });
+
+    Deno.test(`${chart} chart: renders with ${label}, every object named, labelled, namespaced`, () => {
+      const manifests = render(chart, { valuesFile });
+      assert.ok(manifests.length > 0);
+      const clusterScoped = new Set(["ClusterRole", "ClusterRoleBinding", "APIService"]);
+      for (const m of manifests) {
+        assert.ok(m.apiVersion && m.kind && m.metadata?.name, JSON.stringify(m).slice(0, 200));
+        assert.equal(m.metadata.labels["app.kubernetes.io/managed-by"], "Helm", m.metadata.name);
+        if (clusterScoped.has(m.kind)) assert.equal(m.metadata.namespace, undefined, m.kind);
+        else assert.ok(m.metadata.namespace, `${m.kind} ${m.metadata.name} has a namespace`);
+      }
+    });
+  }
+}
+
+Deno.test("a value the schema does not know is refused, naming it", () => {
+  for (const chart of ["agent", "buildscaler"]) {
+    const result = spawnSync(
+      HELM,
+      ["template", `charts/${chart}`, "--kube-version", KUBE_VERSION, "--set", "agentToken.tokn=x"],
+      { cwd: REPO, encoding: "utf8" },
+    );
+    assert.notEqual(result.status, 0, chart);
+    assert.match(result.stderr, /tokn/, chart);
+  }
+});
+
+Deno.test("agent Role: exactly the program's rules, bound to the agent's ServiceAccount", () => {
+  const manifests = render("agent");
+  const role = only(manifests, "Role");
+  assert.deepEqual(sortRules(role.rules), sortRules(Object.values(AGENT_RULES)));
+  const binding = only(manifests, "RoleBinding");
+  assert.deepEqual(binding.roleRef, {
+    apiGroup: "rbac.authorization.k8s.io",
+    kind: "Role",
+    name: role.metadata.name,
+  });
+  const serviceAccount = only(manifests, "ServiceAccount");
+  assert.deepEqual(binding.subjects, [
+    { kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: NAMESPACE },
+  ]);
+  assert.equal(
+    only(manifests, "Deployment").spec.template.spec.serviceAccountName,
+    serviceAccount.metadata.name,
+  );
+  assert.equal(manifests.filter((m) => m.kind.startsWith("Cluster")).length, 0, "no cluster RBAC");
+});
+
+for (const name of Object.keys(AGENT_RULES)) {
+  Deno.test(`agent Role: rbac.rules.${name}=null leaves out that rule and only it`, () => {
+    const role = only(render("agent", { set: [`rbac.rules.${name}=null`] }), "Role");
+    const expected = Object.entries(AGENT_RULES).filter(([n]) => n !== name).map(([, r]) => r);
+    assert.deepEqual(sortRules(role.rules), sortRules(expected));
+  });
+}
+
+Deno.test("agent Role: repeated in each of rbac.namespaces, bound to the one ServiceAccount", () => {
+  const manifests = render("agent", { valuesFile: FULL("agent") });
+  for (const namespace of [NAMESPACE, "buildkite-steps"]) {
+    const role = only(manifests, "Role", namespace);
+    assert.deepEqual(sortRules(role.rules), sortRules(Object.values(AGENT_RULES)));
+    assert.deepEqual(only(manifests, "RoleBinding", namespace).subjects, [
+      { kind: "ServiceAccount", name: "buildkite-agent", namespace: NAMESPACE },
+    ]);
+  }
+});
+
+Deno.test("agent: rbac.create=false renders no RBAC at all", () => {
+  const kinds = render("agent", { set: ["rbac.create=false"] }).map((m) => m.kind);
+  assert.ok(!kinds.includes("Role") && !kinds.includes("RoleBinding"), kinds.join());
+});
+
+Deno.test("agent Deployment: starts the agent with its token, queue and own pod's name and namespace", () => {
+  const manifests = render("agent", { set: ["agentToken.value=registration-token"] });
+  const agent = container(manifests);
+  assert.equal(agent.image, DEFAULT_INIT_IMAGE, "the agent's image is the steps' init image");
+  assert.deepEqual(agent.args, ["start"]);
+  const env = Object.fromEntries(agent.env.map((e: Manifest) => [e.name, e]));
+  assert.deepEqual(env.POD_NAME.valueFrom, { fieldRef: { fieldPath: "metadata.name" } });
+  assert.deepEqual(env.POD_NAMESPACE.valueFrom, { fieldRef: { fieldPath: "metadata.namespace" } });
+  assert.equal(env.BUILDKITE_AGENT_TAGS.value, "queue=default");
+  const tokenRef = env.BUILDKITE_AGENT_TOKEN.valueFrom.secretKeyRef;
+  const secret = only(manifests, "Secret");
+  assert.equal(tokenRef.name, secret.metadata.name);
+  assert.equal(atob(secret.data[tokenRef.key]), "registration-token");
+  assert.deepEqual(pluginDefaults(manifests), {}, "no plugin defaults unless asked for");
+  assert.equal(agent.volumeMounts, undefined, "nothing mounted without gitAuth");
+});
+
+Deno.test("agent Deployment: existing Secrets are referenced, not created", () => {
+  const manifests = render("agent", { valuesFile: FULL("agent") });
+  const env = Object.fromEntries(container(manifests).env.map((e: Manifest) => [e.name, e]));
+  assert.deepEqual(env.BUILDKITE_AGENT_TOKEN.valueFrom.secretKeyRef, {
+    name: "buildkite-secrets",
+    key: "agent-token",
+  });
+  const created = manifests.filter((m) => m.kind === "Secret").map((m) => m.metadata.name);
+  assert.deepEqual(created, ["buildkite-agents-git-credentials"]);
+  const projected = only(manifests, "Deployment").spec.template.spec.volumes
+    .find((v: Manifest) => v.name === "git-auth").projected;
+  assert.deepEqual(projected.sources, [
+    {
+      secret: {
+        name: "buildkite-agents-git-credentials",
+        items: [{ key: "git-credentials", path: "git-credentials" }],
+      },
+    },
+    { secret: { name: "buildkite-secrets", items: [{ key: "ssh-key", path: "ssh-key" }] } },
+  ]);
+  assert.deepEqual(container(manifests).volumeMounts[0], {
+    name: "git-auth",
+    mountPath: "/secrets",
+    readOnly: true,
+  });
+});
+
+Deno.test("agent plugin defaults: each option becomes the variable the agent would set", () => {
+  const cases: { set: string[]; expected: Record<string, string> }[] = [
+    {
+      set: ["pluginDefaults.service-account-name=builder"],
+      expected: { BUILDKITE_PLUGIN_KUBERNETES_SERVICE_ACCOUNT_NAME: "builder" },
+    },
+    {
+      set: ["pluginDefaults.use-agent-node-affinity=true", "pluginDefaults.pending-timeout=900"],
+      expected: {
+        BUILDKITE_PLUGIN_KUBERNETES_USE_AGENT_NODE_AFFINITY: "true",
+        BUILDKITE_PLUGIN_KUBERNETES_PENDING_TIMEOUT: "900",
+      },
+    },
+    {
+      set: ["pluginDefaults.image-pull-secrets={a,b}"],
+      expected: {
+        BUILDKITE_PLUGIN_KUBERNETES_IMAGE_PULL_SECRETS_0: "a",
+        BUILDKITE_PLUGIN_KUBERNETES_IMAGE_PULL_SECRETS_1: "b",
+      },
+    },
+    {
+      set: ["pluginDefaults.pod-spec-patch.priorityClassName=ci"],
+      expected: { BUILDKITE_PLUGIN_KUBERNETES_POD_SPEC_PATCH: '{"priorityClassName":"ci"}' },
+    },
+    {
+      set: ["gitAuth.credentials.enabled=true", "gitAuth.ssh.enabled=true"],
+      expected: {
+        BUILDKITE_PLUGIN_KUBERNETES_GIT_CREDENTIALS_SECRET_NAME: "release-agent-git-credentials",
+        BUILDKITE_PLUGIN_KUBERNETES_GIT_CREDENTIALS_SECRET_KEY: "git-credentials",
+        BUILDKITE_PLUGIN_KUBERNETES_GIT_SSH_SECRET_NAME: "release-agent-git-ssh",
+        BUILDKITE_PLUGIN_KUBERNETES_GIT_SSH_SECRET_KEY: "ssh-key",
+      },
+    },
+    {
+      set: ["gitAuth.ssh.enabled=true", "pluginDefaults.git-ssh-secret-name=team-key"],
+      expected: {
+        BUILDKITE_PLUGIN_KUBERNETES_GIT_SSH_SECRET_NAME: "team-key",
+        BUILDKITE_PLUGIN_KUBERNETES_GIT_SSH_SECRET_KEY: "ssh-key",
+      },
+    },
+    {
+      set: ["agentToken.shareWithSteps=true"],
+      expected: {
+        BUILDKITE_PLUGIN_KUBERNETES_AGENT_TOKEN_SECRET_NAME: "release-agent-agent-token",
+        BUILDKITE_PLUGIN_KUBERNETES_AGENT_TOKEN_SECRET_KEY: "buildkite-agent-token",
+      },
+    },
+  ];
+  for (const { set, expected } of cases) {
+    assert.deepEqual(pluginDefaults(render("agent", { set })), expected, set.join(" "));
+  }
+});
+
+Deno.test("agent plugin defaults: the program decodes them into valid options", () => {
+  const env = pluginDefaults(render("agent", { valuesFile: FULL("agent") }));
+  const decoded = decodeFlattened(env);
+  assert.deepEqual(decoded.values, {
+    "agent-token-secret-name": "buildkite-secrets",
+    "agent-token-secret-key": "agent-token",
+    "default-secret-name": "buildkite-secrets",
+    "git-credentials-secret-key": "git-credentials",
+    "git-credentials-secret-name": "buildkite-agents-git-credentials",
+    "git-ssh-secret-key": "ssh-key",
+    "git-ssh-secret-name": "buildkite-secrets",
+    "image-pull-secrets": ["registry-credentials", "mirror-credentials"],
+    "pending-timeout": 900,
+    "pod-spec-patch": { priorityClassName: "ci" },
+    "service-account-name": "builder",
+    "use-agent-node-affinity": true,
+  });
+  assert.deepEqual(decoded.warnings, []);
+  // `image` is the one option a step must always give itself.
+  validateOptions({ ...decoded.values, image: "alpine:3.22" });
+});
+
+Deno.test("agent HPA: off by default; on, it scales the Deployment on the queue's busy agents", () => {
+  assert.ok(!render("agent").some((m) => m.kind === "HorizontalPodAutoscaler"));
+  const manifests = render("agent", { valuesFile: FULL("agent") });
+  const hpa = only(manifests, "HorizontalPodAutoscaler");
+  assert.equal(hpa.apiVersion, "autoscaling/v2");
+  assert.deepEqual(hpa.spec.scaleTargetRef, {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    name: only(manifests, "Deployment").metadata.name,
+  });
+  assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [2, 20]);
+  assert.deepEqual(hpa.spec.metrics, [{
+    type: "External",
+    external: {
+      metric: {
+        name: "buildkite_busy_agent_percentage",
+        selector: { matchLabels: { queue: "kubernetes" } },
+      },
+      target: { type: "Value", value: 70 },
+    },
+  }]);
+  assert.equal(only(manifests, "Deployment").spec.replicas, undefined, "the HPA owns replicas");
+});
+
+Deno.test("buildscaler: an aggregated external metrics API with delegated auth", () => {
+  const manifests = render("buildscaler", { set: ["agentToken.value=registration-token"] });
+  const serviceAccount = only(manifests, "ServiceAccount").metadata.name;
+  const subject = { kind: "ServiceAccount", name: serviceAccount, namespace: NAMESPACE };
+
+  const apiService = only(manifests, "APIService");
+  const service = only(manifests, "Service");
+  assert.equal(apiService.metadata.name, "v1beta1.external.metrics.k8s.io");
+  assert.deepEqual(apiService.spec, {
+    group: "external.metrics.k8s.io",
+    version: "v1beta1",
+    service: { name: service.metadata.name, namespace: NAMESPACE, port: 443 },
+    insecureSkipTLSVerify: true,
+    groupPriorityMinimum: 100,
+    versionPriority: 100,
+  });
+
+  const bindings = manifests.filter((m) => m.kind === "ClusterRoleBinding");
+  const delegator = bindings.find((b) => b.roleRef.name === "system:auth-delegator");
+  assert.deepEqual(delegator?.subjects, [subject]);
+  const reader = only(manifests, "RoleBinding", "kube-system");
+  assert.deepEqual(reader.roleRef, {
+    apiGroup: "rbac.authorization.k8s.io",
+    kind: "Role",
+    name: "extension-apiserver-authentication-reader",
+  });
+  assert.deepEqual(reader.subjects, [subject], "the subject names its namespace");
+
+  const metricsRole = only(manifests, "ClusterRole");
+  assert.deepEqual(metricsRole.rules, [
+    { apiGroups: ["external.metrics.k8s.io"], resources: ["*"], verbs: ["get", "list"] },
+  ]);
+  const metricsBinding = bindings.find((b) => b.roleRef.name === metricsRole.metadata.name);
+  assert.deepEqual(metricsBinding?.subjects, [
+    { kind: "ServiceAccount", name: "horizontal-pod-autoscaler", namespace: "kube-system" },
+  ]);
+
+  const deployment = only(manifests, "Deployment");
+  const pod = deployment.spec.template.spec;
+  assert.equal(pod.serviceAccountName, serviceAccount);
+  assert.equal(pod.containers[0].image, "elotl/buildscaler:v2.2.0");
+  assert.deepEqual(pod.containers[0].ports, [{ name: "https", containerPort: 6443 }]);
+  assert.equal(service.spec.ports[0].targetPort, "https");
+  assert.deepEqual(service.spec.selector, deployment.spec.selector.matchLabels);
+  const tokenRef = pod.containers[0].env[0].valueFrom.secretKeyRef;
+  const secret = only(manifests, "Secret");
+  assert.equal(tokenRef.name, secret.metadata.name);
+  assert.equal(atob(secret.data[tokenRef.key]), "registration-token");
+});
+
+Deno.test("buildscaler: every value reaches the Deployment, APIService and RBAC", () => {
+  const manifests = render("buildscaler", { valuesFile: FULL("buildscaler") });
+  const pod = only(manifests, "Deployment").spec.template.spec;
+  const [scaler] = pod.containers;
+  assert.deepEqual(scaler.args, [
+    "--ci-platform=buildkite",
+    "--secure-port=6443",
+    "--cert-dir=/tmp/certificates",
+    "--scrape-period=1m30s",
+    "--logtostderr=true",
+    "--v=6",
+    "--tls-min-version=VersionTLS12",
+  ]);
+  const env = Object.fromEntries(scaler.env.map((e: Manifest) => [e.name, e]));
+  assert.equal(env.BUILDKITE_QUEUES.value, "kubernetes,default");
+  assert.deepEqual(env.BUILDKITE_AGENT_TOKEN.valueFrom.secretKeyRef, {
+    name: "buildkite-secrets",
+    key: "agent-token",
+  });
+  assert.ok(!manifests.some((m) => m.kind === "Secret"), "an existing Secret is not created");
+  assert.equal(only(manifests, "APIService").spec.service.port, 8443);
+  const binding = manifests.find((m) =>
+    m.kind === "ClusterRoleBinding" && m.roleRef.name.endsWith("-external-metrics-reader")
+  );
+  assert.deepEqual(binding?.subjects, [
+    { kind: "ServiceAccount", name: "horizontal-pod-autoscaler", namespace: "kube-system" },
+    { kind: "Group", name: "ci-operators", apiGroup: "rbac.authorization.k8s.io" },
+  ]);
+  const kinds = render("buildscaler", { set: ["apiService.create=false", "rbac.create=false"] })
+    .map((m) => m.kind).sort();
+  assert.deepEqual(kinds, ["Deployment", "Secret", "Service", "ServiceAccount"]);
+});
+
+Deno.test("chart packages leave the test values out", () => {
+  for (const chart of ["agent", "buildscaler"]) {
+    const dir = Deno.makeTempDirSync();
+    try {
+      helm(["package", `charts/${chart}`, "--destination", dir]);
+      const [archive] = [...Deno.readDirSync(dir)].map((entry) => join(dir, entry.name));
+      const files = execFileSync("tar", ["-tzf", archive], { encoding: "utf8" }).split("\n");
+      assert.ok(files.includes(`${chart}/values.schema.json`), chart);
+      assert.ok(!files.some((file) => file.includes("/ci/")), files.join(" "));
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  }
+});
