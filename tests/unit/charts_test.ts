@@ -12,6 +12,7 @@ import YAML from "yaml";
 import { validateOptions } from "../../src/config/mod.ts";
 import { decodeFlattened } from "../../src/config/sources.ts";
 import { DEFAULT_INIT_IMAGE } from "../../src/version.ts";
+import { parseBinaryPaths } from "../cluster/binaries.ts";
 
 const REPO = resolve(import.meta.dirname!, "../..");
 const NAMESPACE = "ci";
@@ -39,16 +40,20 @@ const AGENT_RULES: Record<string, Rule> = {
   secrets: { apiGroups: [""], resources: ["secrets"], verbs: ["create", "delete"] },
 };
 
-function binaryPath(name: string): string {
-  const result = spawnSync(join(REPO, "scripts/build-binaries"), ["--paths", "--only", name], {
+/** The pinned helm; only helm, as the Kubernetes binaries need not be built for these tests. */
+function helmPath(): string {
+  const result = spawnSync(join(REPO, "scripts/build-binaries"), ["--paths", "--only", "helm"], {
     encoding: "utf8",
   });
-  const path = result.stdout.match(new RegExp(`^${name}=(.+)$`, "m"))?.[1];
-  assert.ok(result.status === 0 && path, `${name} is not built: run scripts/build-binaries`);
-  return path;
+  const { helm } = parseBinaryPaths(result.stdout);
+  assert.ok(
+    result.status === 0 && helm,
+    "helm is not built: run scripts/build-binaries --only helm",
+  );
+  return helm;
 }
 
-const HELM = binaryPath("helm");
+const HELM = helmPath();
 // A helm built from source assumes Kubernetes v1.20, older than the charts' kubeVersion.
 const KUBE_VERSION = readFileSync(join(REPO, "scripts/build-binaries"), "utf8")
   .match(/^KUBERNETES_VERSION=(\S+)$/m)![1];
