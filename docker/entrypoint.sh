@@ -38,9 +38,11 @@ fi
 if [[ -d $shared_bin_dir ]]; then
   log "sharing buildkite-agent through $shared_bin_dir"
   # A rename never exposes a half-written binary to a container that starts meanwhile,
-  # and never rewrites one that a container is running.
-  cp -p "$agent" "$shared_bin_dir/.buildkite-agent.$$"
-  mv -f "$shared_bin_dir/.buildkite-agent.$$" "$shared_bin_dir/buildkite-agent"
+  # and never rewrites one that a container is running. mktemp, not $$: every container
+  # sharing /local may be PID 1.
+  staged=$(mktemp "$shared_bin_dir/.buildkite-agent.XXXXXX")
+  cp -p "$agent" "$staged"
+  mv -f "$staged" "$shared_bin_dir/buildkite-agent"
 fi
 
 exec "$agent" "$@"
