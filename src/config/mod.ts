@@ -61,6 +61,17 @@ export function suggestOption(name: string): string | undefined {
     : undefined;
 }
 
+/** How zod's expected types read to a pipeline author. */
+const EXPECTED: Record<string, string> = {
+  array: "a list",
+  record: "an object (a mapping)",
+  object: "an object (a mapping)",
+  int: "a whole number",
+  number: "a number",
+  string: "a string",
+  boolean: "true or false",
+};
+
 function valueAt(root: unknown, path: PropertyKey[]): unknown {
   let value = root;
   for (const key of path) {
@@ -117,10 +128,22 @@ function describeIssue(
     );
   }
   const item = rest.length > 0 ? ` item ${rest.map((key) => `[${String(key)}]`).join("")}` : "";
+  // The schema's own messages say what is accepted better than zod's generic ones.
+  const custom = !/^(Invalid input|Too small|Too big)/.test(issue.message);
+  if (issue.code === "invalid_type" && custom && value !== undefined) {
+    return [`${where}${item}: ${show(value)} ${issue.message}`];
+  }
   if (issue.code === "invalid_type") {
-    if (value === undefined) return [`${where} is required (${issue.expected} expected)`];
-    const expected = issue.expected === "int" ? "a whole number" : `a ${issue.expected}`;
+    const expected = EXPECTED[issue.expected] ?? `a ${issue.expected}`;
+    if (value === undefined) {
+      return [
+        `option \`${String(option)}\` is required: ${expected}, in the step's plugin configuration`,
+      ];
+    }
     return [`${where}${item}: expected ${expected}, got ${typeName(value)} ${show(value)}`];
+  }
+  if (issue.code === "too_small" && !custom && typeof value === "number") {
+    return [`${where}${item}: ${show(value)} is too small, the least accepted is ${issue.minimum}`];
   }
   return [`${where}${item}: ${show(value)} ${issue.message}`];
 }

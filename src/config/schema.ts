@@ -47,13 +47,11 @@ function oneOrMany<T extends z.ZodType<string>>(item: T) {
 }
 
 function quantity() {
-  return z.union([z.string(), z.number().nonnegative()])
-    .transform((value) => String(value))
-    .pipe(
-      z.string().regex(QUANTITY_PATTERN, {
-        error: "must be a Kubernetes quantity such as 500m, 2, 1.5 or 512Mi",
-      }),
-    );
+  const error = "must be a Kubernetes quantity such as 500m, 2, 1.5 or 512Mi";
+  return z.union([
+    z.string().regex(QUANTITY_PATTERN, { error }),
+    z.number().nonnegative({ error }),
+  ]).transform((value) => String(value));
 }
 
 function seconds() {
@@ -166,7 +164,10 @@ export const optionsSchema = z.strictObject({
     .describe(
       "Print the Job (and the per-step Secret, redacted) to the build log before creating it.",
     ),
-  "job-backoff-limit": z.int().min(0).default(0)
+  "job-backoff-limit": z.int({ error: "must be a whole number" }).min(0, {
+    error: "must be 0 or more",
+  })
+    .default(0)
     .describe("The Job's `backoffLimit`: how many times a failed pod is retried."),
   "job-ttl-seconds-after-finished": seconds().default(3600)
     .describe("The Job's `ttlSecondsAfterFinished`."),

@@ -190,7 +190,8 @@ Deno.test("the images are the versions the project builds and tests with", () =>
 Deno.test("the program is compiled by deno.json's compile task, and its output is what the image runs", () => {
   const task: string = denoJson.tasks.compile;
   const words = task.split(/\s+/);
-  assert.equal(words.slice(0, 2).join(" "), "deno compile");
+  // `env deno`: inside `deno task`, a bare `deno` would be the npm package's bin, run as a script.
+  assert.equal(words.slice(0, 3).join(" "), "env deno compile");
   const output = words[words.indexOf("--output") + 1];
   const entryPoint = words.at(-1)!;
 

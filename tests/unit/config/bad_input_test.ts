@@ -1,0 +1,343 @@
+/**
+ * Every mistake a pipeline author can make ends in one clear message naming the option,
+ * its value and what is accepted, with the configuration exit status.
+ */
+import assert from "node:assert/strict";
+import { loadConfiguration } from "../../../src/config/mod.ts";
+import { EXIT, UserError } from "../../../src/exit_status.ts";
+import { renderStep } from "../../../src/render/mod.ts";
+import { hookEnv, JOB_ENV } from "../helpers.ts";
+
+type Case = {
+  name: string;
+  plugin?: Record<string, unknown>;
+  env?: Record<string, string | undefined>;
+  message: RegExp;
+};
+
+const P = "BUILDKITE_PLUGIN_KUBERNETES_";
+const image = { image: "alpine" };
+
+const cases: Case[] = [
+  {
+    name: "missing image",
+    plugin: {},
+    message: /option `image` is required: a string/,
+  },
+  {
+    name: "empty image",
+    plugin: { image: "" },
+    message: /option `image` .*: "" must not be empty/,
+  },
+  {
+    name: "image not a string",
+    plugin: { image: 3 },
+    message: /option `image` .*: expected a string, got a number 3/,
+  },
+  {
+    name: "unknown option with a suggestion",
+    plugin: { ...image, "always-pul": true },
+    message: /unknown option `always-pul` .*did you mean `always-pull`\?/,
+  },
+  {
+    name: "unknown option far from any",
+    plugin: { ...image, zzzzzz: 1 },
+    message: /unknown option `zzzzzz`.*known options: image, always-pull/,
+  },
+  {
+    name: "boolean as a string",
+    plugin: { ...image, "always-pull": "yes" },
+    message: /option `always-pull` .*: expected true or false, got a string "yes"/,
+  },
+  {
+    name: "privileged as a number",
+    plugin: { ...image, privileged: 1 },
+    message: /option `privileged` .*expected true or false, got a number 1/,
+  },
+  {
+    name: "command as an object",
+    plugin: { ...image, command: { a: 1 } },
+    message: /option `command` .*must be a string or a list of strings, got an object/,
+  },
+  {
+    name: "command item not a string",
+    plugin: { ...image, command: ["ok", 5] },
+    message: /option `command` .* item \[1\]: expected a string, got a number 5/,
+  },
+  {
+    name: "environment not a list",
+    plugin: { ...image, environment: "A=1" },
+    message: /option `environment` .*expected a list, got a string/,
+  },
+  {
+    name: "environment entry without =",
+    plugin: { ...image, environment: ["A=1", "JUSTNAME"] },
+    message: /option `environment` .* item \[1\]: "JUSTNAME" must be KEY=value/,
+  },
+  {
+    name: "environment entry with an empty name",
+    plugin: { ...image, environment: ["=x"] },
+    message: /item \[0\]: "=x" must be KEY=value/,
+  },
+  {
+    name: "secret name with capitals",
+    plugin: { ...image, "environment-from-secret": "MySecret" },
+    message: /option `environment-from-secret` .*"MySecret" must be a Kubernetes object name/,
+  },
+  {
+    name: "init secret list item invalid",
+    plugin: { ...image, "init-environment-from-secret": ["ok", "bad_name"] },
+    message:
+      /option `init-environment-from-secret` .* item \[1\]: "bad_name" must be a Kubernetes object name/,
+  },
+  {
+    name: "mount-hostpath without container path",
+    plugin: { ...image, "mount-hostpath": "/var/cache" },
+    message: /option `mount-hostpath` .*"\/var\/cache" must be \/host\/path:\/container\/path/,
+  },
+  {
+    name: "mount-hostpath relative",
+    plugin: { ...image, "mount-hostpath": ["cache:/cache"] },
+    message: /option `mount-hostpath` .* item \[0\]: "cache:\/cache" must be/,
+  },
+  {
+    name: "mount-hostpath bad mode",
+    plugin: { ...image, "mount-hostpath": "/a:/b:rx" },
+    message: /"\/a:\/b:rx" must be \/host\/path:\/container\/path, optionally followed by :ro/,
+  },
+  {
+    name: "mount-secret without path",
+    plugin: { ...image, "mount-secret": "my-secret" },
+    message: /option `mount-secret` .*"my-secret" must be secretName:\/container\/path/,
+  },
+  {
+    name: "mount-secret relative path",
+    plugin: { ...image, "mount-secret": "my-secret:etc" },
+    message: /"my-secret:etc" must be secretName:\/container\/path/,
+  },
+  {
+    name: "same path mounted twice",
+    plugin: { ...image, "mount-hostpath": "/a:/data", "mount-secret": "s:/data/" },
+    message: /mounts \/data twice/,
+  },
+  {
+    name: "bad cpu quantity",
+    plugin: { ...image, "resources-limit-cpu": "two" },
+    message: /option `resources-limit-cpu` .*"two" must be a Kubernetes quantity such as 500m/,
+  },
+  {
+    name: "bad memory unit",
+    plugin: { ...image, "resources-request-memory": "1GB" },
+    message: /option `resources-request-memory` .*"1GB" must be a Kubernetes quantity/,
+  },
+  {
+    name: "negative quantity",
+    plugin: { ...image, "resources-request-cpu": -1 },
+    message: /option `resources-request-cpu` .*: -1 must be a Kubernetes quantity such as 500m/,
+  },
+  {
+    name: "request above limit",
+    plugin: { ...image, "resources-request-memory": "2Gi", "resources-limit-memory": "1Gi" },
+    message: /`resources-request-memory` \(2Gi\) is greater than `resources-limit-memory` \(1Gi\)/,
+  },
+  {
+    name: "cpu request above limit in millicores",
+    plugin: { ...image, "resources-request-cpu": "1500m", "resources-limit-cpu": 1 },
+    message: /`resources-request-cpu` \(1500m\) is greater than `resources-limit-cpu` \(1\)/,
+  },
+  {
+    name: "backoff limit negative",
+    plugin: { ...image, "job-backoff-limit": -1 },
+    message: /option `job-backoff-limit` .*: -1 must be 0 or more/,
+  },
+  {
+    name: "ttl not whole",
+    plugin: { ...image, "job-ttl-seconds-after-finished": 1.5 },
+    message: /option `job-ttl-seconds-after-finished` .*: 1.5 must be a whole number of seconds/,
+  },
+  {
+    name: "pending-timeout as text",
+    plugin: { ...image, "pending-timeout": "10m" },
+    message: /option `pending-timeout` .*: "10m" must be a whole number of seconds/,
+  },
+  {
+    name: "image-pull-grace negative",
+    plugin: { ...image, "image-pull-grace": -5 },
+    message: /option `image-pull-grace` .*-5 must be 0 or more seconds/,
+  },
+  {
+    name: "namespace with dots",
+    plugin: { ...image, namespace: "my.ns" },
+    message: /option `namespace` .*"my.ns" must be a namespace name/,
+  },
+  {
+    name: "workdir relative",
+    plugin: { ...image, workdir: "src" },
+    message: /option `workdir` .*"src" must be an absolute path/,
+  },
+  {
+    name: "build path host path relative",
+    plugin: { ...image, "build-path-host-path": "builds" },
+    message: /option `build-path-host-path` .*must be an absolute path/,
+  },
+  {
+    name: "both build path volumes",
+    plugin: { ...image, "build-path-host-path": "/b", "build-path-pvc": "builds" },
+    message: /`build-path-host-path` and `build-path-pvc` exclude each other/,
+  },
+  {
+    name: "service account invalid",
+    plugin: { ...image, "service-account-name": "Builder!" },
+    message: /option `service-account-name` .*"Builder!" must be a Kubernetes object name/,
+  },
+  {
+    name: "secret key invalid",
+    plugin: { ...image, "git-ssh-secret-key": "id rsa" },
+    message: /option `git-ssh-secret-key` .*"id rsa" must be a Secret key/,
+  },
+  {
+    name: "pod-spec-patch not an object",
+    plugin: { ...image, "pod-spec-patch": "nodeSelector: x" },
+    message: /option `pod-spec-patch` .*expected an object \(a mapping\), got a string/,
+  },
+  {
+    name: "patch not a string",
+    plugin: { ...image, patch: { a: 1 } },
+    message: /option `patch` .*expected a string, got an object/,
+  },
+  {
+    name: "plugin command and step command",
+    plugin: { ...image, command: ["echo", "x"] },
+    message: /option `command` cannot be used when the step has its own `command`/,
+  },
+  {
+    name: "mount-buildkite-agent without a checkout container",
+    plugin: { ...image, "init-image": "", "mount-buildkite-agent": true },
+    message: /`mount-buildkite-agent: true` needs the checkout container/,
+  },
+  {
+    name: "flattened boolean typo",
+    env: { [`${P}IMAGE`]: "alpine", [`${P}ALWAYS_PULL`]: "ture" },
+    message:
+      /option `always-pull` \(from BUILDKITE_PLUGIN_KUBERNETES_ALWAYS_PULL\): expected true or false, got a string "ture"/,
+  },
+  {
+    name: "flattened integer typo",
+    env: { [`${P}IMAGE`]: "alpine", [`${P}JOB_BACKOFF_LIMIT`]: "two" },
+    message: /option `job-backoff-limit` \(from BUILDKITE_PLUGIN_KUBERNETES_JOB_BACKOFF_LIMIT\)/,
+  },
+  {
+    name: "broken plugin configuration JSON",
+    env: { BUILDKITE_PLUGIN_CONFIGURATION: '{"image": "alpine",}' },
+    message: /BUILDKITE_PLUGIN_CONFIGURATION is not valid JSON/,
+  },
+  {
+    name: "timeout not a number",
+    plugin: image,
+    env: { BUILDKITE_TIMEOUT: "ten" },
+    message: /BUILDKITE_TIMEOUT="ten" is not a number of minutes/,
+  },
+  {
+    name: "no job id",
+    plugin: image,
+    env: { BUILDKITE_JOB_ID: undefined },
+    message: /BUILDKITE_JOB_ID is not set/,
+  },
+  {
+    name: "unreadable env file",
+    plugin: image,
+    env: { BUILDKITE_ENV_FILE: "/nonexistent/env" },
+    message: /BUILDKITE_ENV_FILE=\/nonexistent\/env cannot be read/,
+  },
+  {
+    name: "command eval forbidden",
+    plugin: image,
+    env: { BUILDKITE_COMMAND_EVAL: "false" },
+    message: /forbids running commands \(BUILDKITE_COMMAND_EVAL=false\)/,
+  },
+];
+
+for (const { name, plugin, env, message } of cases) {
+  Deno.test(`bad input: ${name}`, () => {
+    const environment = plugin === undefined ? { ...JOB_ENV, ...env } : hookEnv(plugin, env);
+    assert.throws(
+      () => loadConfiguration(environment),
+      (error: unknown) => {
+        assert.ok(error instanceof UserError, `expected a UserError, got ${error}`);
+        assert.match(error.message, message);
+        assert.equal(error.exitStatus, EXIT.config.code);
+        return true;
+      },
+    );
+  });
+}
+
+const renderCases: {
+  name: string;
+  plugin: Record<string, unknown>;
+  env?: Record<string, string>;
+  message: RegExp;
+}[] = [
+  {
+    name: "patch syntax error",
+    plugin: { ...image, patch: "function(job) job +" },
+    message: /option `patch`: jsonnet failed:\n.*syntax error/s,
+  },
+  {
+    name: "patch runtime error with its location",
+    plugin: { ...image, patch: "function(job)\n  error 'no thanks'" },
+    message: /option `patch`: jsonnet failed:\nruntime error: no thanks\n\s+patch:2:3/,
+  },
+  {
+    name: "patch not a function",
+    plugin: { ...image, patch: "{a: 1}" },
+    message: /only functions can be called/,
+  },
+  {
+    name: "patch returns something else",
+    plugin: { ...image, patch: "function(job) {kind: 'Pod'}" },
+    message: /must return the Job \(apiVersion batch\/v1, kind Job\)/,
+  },
+  {
+    name: "patch renames the Job",
+    plugin: { ...image, patch: "function(job) job + {metadata+: {name: 'other'}}" },
+    message: /the Job's name must stay "my-app-42-[0-9a-f]{10}", got "other"/,
+  },
+  {
+    name: "pod-spec-patch list item without its merge key",
+    plugin: { ...image, "pod-spec-patch": { containers: [{ image: "x" }] } },
+    message: /option `pod-spec-patch`: containers\[0\] needs `name`/,
+  },
+  {
+    name: "pod-spec-patch unsupported directive",
+    plugin: { ...image, "pod-spec-patch": { $retainKeys: ["a"] } },
+    message: /\$retainKeys is a patch directive this plugin does not support/,
+  },
+  {
+    name: "artifact paths with the image's own entrypoint",
+    plugin: { ...image, command: ["--flag"] },
+    env: { BUILDKITE_COMMAND: "", BUILDKITE_ARTIFACT_PATHS: "out/*" },
+    message: /artifact_paths, but its command is the image's own entrypoint/,
+  },
+];
+for (const { name, plugin, env, message } of renderCases) {
+  Deno.test(`bad input: ${name}`, async () => {
+    const config = loadConfiguration(hookEnv(plugin, env));
+    await assert.rejects(() => renderStep(config), (error: unknown) => {
+      assert.ok(error instanceof UserError, `expected a UserError, got ${error}`);
+      assert.match(error.message, message);
+      assert.equal(error.exitStatus, EXIT.config.code);
+      return true;
+    });
+  });
+}
+
+Deno.test("several mistakes are reported together", () => {
+  assert.throws(
+    () => loadConfiguration(hookEnv({ image: "", privileged: "no", namespace: "A" })),
+    (error: unknown) => {
+      const message = (error as Error).message;
+      return /`image`/.test(message) && /`privileged`/.test(message) && /`namespace`/.test(message);
+    },
+  );
+});

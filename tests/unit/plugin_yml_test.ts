@@ -1,0 +1,81 @@
+/**
+ * plugin.yml and the README follow the Buildkite plugin linter's rules, and match what the
+ * option schema generates.
+ */
+import assert from "node:assert/strict";
+import { Ajv } from "ajv";
+import YAML from "yaml";
+import { pluginYml, updateReadme } from "../../src/docs.ts";
+import { VERSION } from "../../src/version.ts";
+
+const root = new URL("../../", import.meta.url);
+const pluginText = Deno.readTextFileSync(new URL("plugin.yml", root));
+const readme = Deno.readTextFileSync(new URL("README.md", root));
+const plugin = YAML.parse(pluginText);
+
+Deno.test("plugin.yml is what the option schema generates (run `deno task docs`)", () => {
+  assert.equal(pluginText, pluginYml());
+});
+
+Deno.test("the README's option and exit status tables are what the sources generate (run `deno task docs`)", () => {
+  assert.equal(readme, updateReadme(readme));
+});
+
+Deno.test("plugin.yml has the keys the plugin linter requires", () => {
+  assert.equal(plugin.name, "kubernetes");
+  assert.equal(typeof plugin.description, "string");
+  assert.match(plugin.author, /^https:\/\//);
+  assert.ok(Array.isArray(plugin.requirements));
+  assert.equal(typeof plugin.configuration, "object");
+  assert.equal(typeof plugin.configuration.properties, "object");
+  assert.deepEqual(plugin.configuration.required, ["image"]);
+  assert.equal(plugin.configuration.additionalProperties, false);
+});
+
+function compile() {
+  return new Ajv({ strict: true, allErrors: true }).compile(plugin.configuration);
+}
+
+Deno.test("plugin.yml's configuration compiles under Ajv strict mode", () => {
+  compile();
+});
+
+/** Every use of this plugin in the README's yml/yaml blocks: [source, configuration]. */
+function readmeExamples(): [string, unknown][] {
+  const blocks = [...readme.matchAll(/```ya?ml\n([\s\S]*?)```/g)].map((match) => match[1]);
+  const uses: [string, unknown][] = [];
+  const visit = (node: unknown) => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== "object") return;
+    for (const [key, value] of Object.entries(node)) {
+      if (/^muhlba91\/kubernetes(#|$)/.test(key)) uses.push([key, value]);
+      else visit(value);
+    }
+  };
+  for (const block of blocks) visit(YAML.parse(block));
+  return uses;
+}
+
+Deno.test("every README example of the plugin validates against plugin.yml and has a semver version", () => {
+  const examples = readmeExamples();
+  assert.ok(examples.length >= 1, "the README has at least one example");
+  const validate = compile();
+  for (const [source, configuration] of examples) {
+    const version = source.split("#")[1];
+    assert.match(
+      version ?? "",
+      /^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/,
+      `${source} has a semver version`,
+    );
+    assert.equal(version, `v${VERSION}`, `${source} uses the current version`);
+    assert.ok(validate(configuration), `${source}: ${JSON.stringify(validate.errors)}`);
+  }
+});
+
+Deno.test("the validator rejects what the linter would reject", () => {
+  const validate = compile();
+  assert.equal(validate({}), false);
+  assert.equal(validate({ image: "alpine", "no-such-option": true }), false);
+  assert.equal(validate({ image: "alpine", "always-pull": "yes" }), false);
+  assert.equal(validate({ image: "alpine", "resources-limit-cpu": "lots" }), false);
+});

@@ -1,0 +1,390 @@
+/** Each option's effect on the Job, one row per option. */
+import assert from "node:assert/strict";
+import type { V1Container, V1Job, V1PodSpec } from "@kubernetes/client-node";
+import { renderStep } from "../../../src/render/mod.ts";
+import { DEFAULT_INIT_IMAGE } from "../../../src/version.ts";
+import { configFor } from "../helpers.ts";
+
+async function jobFor(
+  plugin: Record<string, unknown>,
+  env: Record<string, string | undefined> = {},
+) {
+  return (await renderStep(configFor(plugin, env))).job;
+}
+const pod = (job: V1Job): V1PodSpec => job.spec!.template.spec!;
+const step = (job: V1Job): V1Container => pod(job).containers.find((c) => c.name === "step")!;
+const checkout = (job: V1Job) => pod(job).initContainers?.find((c) => c.name === "bootstrap");
+const envOf = (container: V1Container, name: string) => container.env?.find((e) => e.name === name);
+
+type Row = [
+  string,
+  Record<string, unknown>,
+  (job: V1Job) => void,
+  Record<string, string | undefined>?,
+];
+
+const rows: Row[] = [
+  ["image", {}, (job) => assert.equal(step(job).image, "alpine:3")],
+  ["always-pull default", {}, (job) => assert.equal(step(job).imagePullPolicy, "IfNotPresent")],
+  [
+    "always-pull true",
+    { "always-pull": true },
+    (job) => assert.equal(step(job).imagePullPolicy, "Always"),
+  ],
+  ["the step's command through /bin/sh -e -c", {}, (job) => {
+    assert.deepEqual(step(job).command, ["/bin/sh", "-e", "-c"]);
+    assert.deepEqual(step(job).args, ["make test"]);
+  }],
+  ["command becomes args for the image's entrypoint", { command: ["--verbose", "run"] }, (job) => {
+    assert.equal(step(job).command, undefined);
+    assert.deepEqual(step(job).args, ["--verbose", "run"]);
+  }, { BUILDKITE_COMMAND: "" }],
+  ["entrypoint with the step's command", { entrypoint: ["/bin/bash", "-c"] }, (job) => {
+    assert.deepEqual(step(job).command, ["/bin/bash", "-c"]);
+    assert.deepEqual(step(job).args, ["make test"]);
+  }],
+  ["entrypoint as one string", { entrypoint: "/my/entrypoint.sh", command: "x" }, (job) => {
+    assert.deepEqual(step(job).command, ["/my/entrypoint.sh"]);
+    assert.deepEqual(step(job).args, ["x"]);
+  }, { BUILDKITE_COMMAND: "" }],
+  ["environment appended after the job's variables (so it wins)", {
+    environment: ["A=1", "B=x=y", "C=$(A)"],
+  }, (job) => {
+    const env = step(job).env!;
+    assert.deepEqual(env.slice(-3), [{ name: "A", value: "1" }, { name: "B", value: "x=y" }, {
+      name: "C",
+      value: "$(A)",
+    }]);
+    assert.equal(envOf(checkout(job)!, "A"), undefined);
+  }],
+  ["environment-from-secret", { "environment-from-secret": ["s1", "s2"] }, (job) => {
+    assert.deepEqual(step(job).envFrom, [{ secretRef: { name: "s1" } }, {
+      secretRef: { name: "s2" },
+    }]);
+    assert.equal(checkout(job)!.envFrom, undefined);
+  }],
+  ["init-environment-from-secret", { "init-environment-from-secret": "s3" }, (job) => {
+    assert.deepEqual(checkout(job)!.envFrom, [{ secretRef: { name: "s3" } }]);
+    assert.equal(step(job).envFrom, undefined);
+  }],
+  [
+    "init-image default: the published image at this version, bootstrap --phases checkout",
+    {},
+    (job) => {
+      assert.equal(checkout(job)!.image, DEFAULT_INIT_IMAGE);
+      assert.deepEqual(checkout(job)!.args, ["bootstrap", "--phases", "checkout"]);
+    },
+  ],
+  [
+    "init-image custom",
+    { "init-image": "registry.example/agent:1" },
+    (job) => assert.equal(checkout(job)!.image, "registry.example/agent:1"),
+  ],
+  ["init-image empty: no checkout container, no agent mount", { "init-image": "" }, (job) => {
+    assert.equal(pod(job).initContainers, undefined);
+    assert.equal(step(job).volumeMounts!.some((m) => m.name === "buildkite-agent"), false);
+  }],
+  [
+    "privileged",
+    { privileged: true },
+    (job) => assert.deepEqual(step(job).securityContext, { privileged: true }),
+  ],
+  ["not privileged by default", {}, (job) => assert.equal(step(job).securityContext, undefined)],
+  ["agent-token-secret-name", { "agent-token-secret-name": "tok" }, (job) => {
+    assert.deepEqual(envOf(checkout(job)!, "BUILDKITE_AGENT_TOKEN")!.valueFrom, {
+      secretKeyRef: { name: "tok", key: "buildkite-agent-token" },
+    });
+    assert.equal(envOf(step(job), "BUILDKITE_AGENT_TOKEN"), undefined);
+  }],
+  [
+    "agent-token-secret-key",
+    { "agent-token-secret-name": "tok", "agent-token-secret-key": "k" },
+    (job) => {
+      assert.deepEqual(envOf(checkout(job)!, "BUILDKITE_AGENT_TOKEN")!.valueFrom, {
+        secretKeyRef: { name: "tok", key: "k" },
+      });
+    },
+  ],
+  ["git-credentials-secret-name", { "git-credentials-secret-name": "gc" }, (job) => {
+    const volume = pod(job).volumes!.find((v) => v.name === "git-credentials")!;
+    assert.deepEqual(volume.secret, {
+      secretName: "gc",
+      defaultMode: 0o400,
+      items: [{ key: "git-credentials", path: "git-credentials" }],
+    });
+    assert.deepEqual(checkout(job)!.volumeMounts!.find((m) => m.name === "git-credentials"), {
+      name: "git-credentials",
+      mountPath: "/secrets/git-credentials",
+      subPath: "git-credentials",
+    });
+  }],
+  ["git-credentials-secret-key", {
+    "git-credentials-secret-name": "gc",
+    "git-credentials-secret-key": ".git-credentials",
+  }, (job) => {
+    assert.equal(
+      pod(job).volumes!.find((v) => v.name === "git-credentials")!.secret!.items![0].key,
+      ".git-credentials",
+    );
+  }],
+  ["git-ssh-secret-name and key", {
+    "git-ssh-secret-name": "ssh",
+    "git-ssh-secret-key": "id_ed25519",
+  }, (job) => {
+    const volume = pod(job).volumes!.find((v) => v.name === "git-ssh-key")!;
+    assert.deepEqual(volume.secret!.items, [{ key: "id_ed25519", path: "ssh-key" }]);
+    assert.equal(
+      checkout(job)!.volumeMounts!.find((m) => m.name === "git-ssh-key")!.mountPath,
+      "/secrets/ssh-key",
+    );
+    assert.equal(step(job).volumeMounts!.some((m) => m.name === "git-ssh-key"), false);
+  }],
+  ["default-secret-name supplies all three", { "default-secret-name": "bk" }, (job) => {
+    const names = pod(job).volumes!.filter((v) => v.secret).map((v) => v.secret!.secretName);
+    assert.deepEqual(names, ["bk", "bk"]);
+    assert.equal(
+      envOf(checkout(job)!, "BUILDKITE_AGENT_TOKEN")!.valueFrom!.secretKeyRef!.name,
+      "bk",
+    );
+  }],
+  ["a specific secret name beats default-secret-name", {
+    "default-secret-name": "bk",
+    "git-ssh-secret-name": "ssh",
+  }, (job) => {
+    assert.equal(
+      pod(job).volumes!.find((v) => v.name === "git-ssh-key")!.secret!.secretName,
+      "ssh",
+    );
+    assert.equal(
+      pod(job).volumes!.find((v) => v.name === "git-credentials")!.secret!.secretName,
+      "bk",
+    );
+  }],
+  [
+    "mount-hostpath",
+    { "mount-hostpath": ["/var/cache/npm:/root/.npm", "/data:/data:ro"] },
+    (job) => {
+      assert.deepEqual(
+        pod(job).volumes!.filter((v) => v.hostPath && v.name.startsWith("hostpath")),
+        [
+          { name: "hostpath-0", hostPath: { path: "/var/cache/npm", type: "DirectoryOrCreate" } },
+          { name: "hostpath-1", hostPath: { path: "/data", type: "DirectoryOrCreate" } },
+        ],
+      );
+      assert.deepEqual(step(job).volumeMounts!.filter((m) => m.name.startsWith("hostpath")), [
+        { name: "hostpath-0", mountPath: "/root/.npm" },
+        { name: "hostpath-1", mountPath: "/data", readOnly: true },
+      ]);
+    },
+  ],
+  ["mount-secret", { "mount-secret": "npmrc:/etc/npm" }, (job) => {
+    assert.deepEqual(pod(job).volumes!.find((v) => v.name === "secret-0"), {
+      name: "secret-0",
+      secret: { secretName: "npmrc" },
+    });
+    assert.deepEqual(step(job).volumeMounts!.find((m) => m.name === "secret-0"), {
+      name: "secret-0",
+      mountPath: "/etc/npm",
+    });
+  }],
+  ["mount-buildkite-agent default: copied to /local, mounted at /usr/local/bin", {}, (job) => {
+    assert.deepEqual(checkout(job)!.volumeMounts!.find((m) => m.name === "buildkite-agent"), {
+      name: "buildkite-agent",
+      mountPath: "/local",
+    });
+    assert.deepEqual(step(job).volumeMounts!.find((m) => m.name === "buildkite-agent"), {
+      name: "buildkite-agent",
+      mountPath: "/usr/local/bin/buildkite-agent",
+      subPath: "buildkite-agent",
+    });
+  }],
+  ["mount-buildkite-agent false", { "mount-buildkite-agent": false }, (job) => {
+    assert.equal(pod(job).volumes!.some((v) => v.name === "buildkite-agent"), false);
+  }],
+  ["build volume is an emptyDir at the build path in both containers", {}, (job) => {
+    assert.deepEqual(pod(job).volumes![0], { name: "build", emptyDir: {} });
+    for (const container of [step(job), checkout(job)!]) {
+      assert.deepEqual(container.volumeMounts![0], {
+        name: "build",
+        mountPath: "/buildkite/builds",
+      });
+    }
+  }],
+  ["build-path-host-path", { "build-path-host-path": "/mnt/builds" }, (job) => {
+    assert.deepEqual(pod(job).volumes![0], {
+      name: "build",
+      hostPath: { path: "/mnt/builds", type: "DirectoryOrCreate" },
+    });
+  }],
+  ["build-path-pvc", { "build-path-pvc": "builds" }, (job) => {
+    assert.deepEqual(pod(job).volumes![0], {
+      name: "build",
+      persistentVolumeClaim: { claimName: "builds" },
+    });
+  }],
+  ["git-mirrors-host-path: both containers mount it, bootstrap uses it", {
+    "git-mirrors-host-path": "/mnt/mirrors",
+  }, (job) => {
+    assert.deepEqual(pod(job).volumes!.find((v) => v.name === "git-mirrors"), {
+      name: "git-mirrors",
+      hostPath: { path: "/mnt/mirrors", type: "DirectoryOrCreate" },
+    });
+    assert.deepEqual(checkout(job)!.args, [
+      "bootstrap",
+      "--phases",
+      "checkout",
+      "--git-mirrors-path",
+      "/buildkite/git-mirrors",
+    ]);
+    for (const container of [step(job), checkout(job)!]) {
+      assert.ok(
+        container.volumeMounts!.some((m) =>
+          m.name === "git-mirrors" && m.mountPath === "/buildkite/git-mirrors"
+        ),
+      );
+    }
+  }],
+  ["resources", {
+    "resources-request-cpu": "500m",
+    "resources-limit-cpu": 2,
+    "resources-request-memory": "256Mi",
+    "resources-limit-memory": "1Gi",
+  }, (job) => {
+    assert.deepEqual(step(job).resources, {
+      requests: { cpu: "500m", memory: "256Mi" },
+      limits: { cpu: "2", memory: "1Gi" },
+    });
+  }],
+  ["no resources by default", {}, (job) => assert.equal(step(job).resources, undefined)],
+  [
+    "service-account-name default",
+    {},
+    (job) => assert.equal(pod(job).serviceAccountName, "default"),
+  ],
+  [
+    "service-account-name",
+    { "service-account-name": "builder" },
+    (job) => assert.equal(pod(job).serviceAccountName, "builder"),
+  ],
+  [
+    "workdir default: the checkout directory",
+    {},
+    (job) => assert.equal(step(job).workingDir, "/buildkite/builds/agent-1/acme/my-app"),
+  ],
+  ["workdir", { workdir: "/src" }, (job) => assert.equal(step(job).workingDir, "/src")],
+  ["patch", {
+    patch: "function(job) job + {spec+: {template+: {spec+: {priorityClassName: 'ci'}}}}",
+  }, (job) => {
+    assert.equal(pod(job).priorityClassName, "ci");
+  }],
+  ["pod-spec-patch merges containers and env by name", {
+    "pod-spec-patch": {
+      containers: [{
+        name: "step",
+        env: [{ name: "BUILDKITE_BRANCH", value: "patched" }],
+        stdin: false,
+      }],
+    },
+  }, (job) => {
+    assert.equal(envOf(step(job), "BUILDKITE_BRANCH")!.value, "patched");
+    assert.equal(step(job).stdin, false);
+    assert.equal(step(job).image, "alpine:3");
+  }],
+  ["pod-spec-patch applies before patch", {
+    "pod-spec-patch": { nodeSelector: { disk: "ssd" } },
+    patch: "function(job) job + {spec+: {template+: {spec+: {nodeSelector+: {zone: 'a'}}}}}",
+  }, (job) => assert.deepEqual(pod(job).nodeSelector, { disk: "ssd", zone: "a" })],
+  [
+    "job-backoff-limit default and value",
+    { "job-backoff-limit": 2 },
+    (job) => assert.equal(job.spec!.backoffLimit, 2),
+  ],
+  [
+    "job-ttl-seconds-after-finished default",
+    {},
+    (job) => assert.equal(job.spec!.ttlSecondsAfterFinished, 3600),
+  ],
+  [
+    "job-ttl-seconds-after-finished",
+    { "job-ttl-seconds-after-finished": 60 },
+    (job) => assert.equal(job.spec!.ttlSecondsAfterFinished, 60),
+  ],
+  ["image-pull-secrets", { "image-pull-secrets": ["reg1", "reg2"] }, (job) => {
+    assert.deepEqual(pod(job).imagePullSecrets, [{ name: "reg1" }, { name: "reg2" }]);
+  }],
+  ["restartPolicy Never, one pod", {}, (job) => {
+    assert.equal(pod(job).restartPolicy, "Never");
+    assert.equal(job.spec!.completions, 1);
+    assert.equal(job.spec!.backoffLimit, 0);
+  }],
+  [
+    "activeDeadlineSeconds from BUILDKITE_TIMEOUT minutes",
+    {},
+    (job) => assert.equal(job.spec!.activeDeadlineSeconds, 1200),
+    { BUILDKITE_TIMEOUT: "20" },
+  ],
+  [
+    "no deadline without a step timeout",
+    {},
+    (job) => assert.equal(job.spec!.activeDeadlineSeconds, undefined),
+    { BUILDKITE_TIMEOUT: "false" },
+  ],
+  [
+    "artifact_paths: the command runs, then the upload, exiting with the command's status",
+    {},
+    (job) => {
+      const command = step(job).command!;
+      assert.deepEqual(command.slice(0, 2), ["/bin/sh", "-c"]);
+      assert.match(
+        command[2],
+        /"\$@"\nstatus=\$\?\n[\s\S]*buildkite-agent artifact upload "\$BUILDKITE_ARTIFACT_PATHS"[\s\S]*exit "\$status"$/,
+      );
+      assert.deepEqual(command.slice(3), ["buildkite-step", "/bin/sh", "-e", "-c", "make test"]);
+      assert.equal(step(job).args, undefined);
+    },
+    { BUILDKITE_ARTIFACT_PATHS: "out/*" },
+  ],
+];
+
+for (const [name, plugin, check, env] of rows) {
+  Deno.test(`option effect: ${name}`, async () => check(await jobFor(plugin, env)));
+}
+
+Deno.test("use-agent-node-affinity copies the agent pod's placement given at run time", async () => {
+  const config = configFor({ "use-agent-node-affinity": true });
+  const placement = {
+    nodeSelector: { pool: "ci" },
+    tolerations: [{ key: "ci", operator: "Exists", effect: "NoSchedule" }],
+    affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [] } },
+  };
+  const { job } = await renderStep(config, { placement });
+  assert.deepEqual(pod(job).nodeSelector, placement.nodeSelector);
+  assert.deepEqual(pod(job).tolerations, placement.tolerations);
+  assert.deepEqual(pod(job).affinity, placement.affinity);
+});
+
+Deno.test("labels and annotations as the bash plugins set them, plus the job id label", async () => {
+  const job = await jobFor({}, {
+    BUILDKITE_BUILD_URL: "https://buildkite.com/acme/my-app/builds/42",
+    BUILDKITE_STEP_KEY: "test",
+  });
+  const name = job.metadata!.name!;
+  assert.match(name, /^my-app-42-[0-9a-f]{10}$/);
+  assert.deepEqual(job.metadata!.labels, {
+    "build/id": "0190a1b2-0000-7000-8000-000000000001",
+    "build/repo": "git-github.com-acme-my-app.git",
+    "build/branch": "main",
+    "build/pipeline": "my-app",
+    "job-name": name,
+    "buildkite/plugin": "kubernetes",
+    "buildkite/job-id": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+  });
+  assert.equal(
+    job.metadata!.annotations!["build/url"],
+    "https://buildkite.com/acme/my-app/builds/42",
+  );
+  assert.equal(job.metadata!.annotations!["buildkite/step-key"], "test");
+  assert.equal(job.metadata!.annotations!["build/repo"], "git@github.com:acme/my-app.git");
+  assert.deepEqual(job.spec!.template.metadata!.labels, job.metadata!.labels);
+  assert.equal(job.spec!.template.metadata!.annotations!["sidecar.istio.io/inject"], "false");
+});
