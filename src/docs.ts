@@ -33,6 +33,17 @@ function cell(text: string): string {
   return text.replaceAll("|", "\\|").replaceAll("\n", " ");
 }
 
+/** A markdown table with padded columns, as `deno fmt` writes it. */
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((title, column) =>
+    Math.max(3, title.length, ...rows.map((row) => row[column].length))
+  );
+  const line = (cells: string[]) =>
+    `| ${cells.map((text, column) => text.padEnd(widths[column])).join(" | ")} |`;
+  return [line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)]
+    .join("\n");
+}
+
 /** The README's option table. */
 export function optionTable(): string {
   const schema = optionsJsonSchema() as {
@@ -45,19 +56,15 @@ export function optionTable(): string {
     const defaultValue = property.default === undefined
       ? fallback
       : `\`${JSON.stringify(property.default)}\``;
-    return `| \`${name}\` | ${typeOf(property)} | ${cell(defaultValue)} | ${
-      cell(property.description ?? "")
-    } |`;
+    return [`\`${name}\``, typeOf(property), cell(defaultValue), cell(property.description ?? "")];
   });
-  return ["| Option | Type | Default | Description |", "| --- | --- | --- | --- |", ...rows].join(
-    "\n",
-  );
+  return table(["Option", "Type", "Default", "Description"], rows);
 }
 
 /** The README's table of the plugin's own exit statuses. */
 export function exitStatusTable(): string {
-  const rows = Object.values(EXIT).map(({ code, meaning }) => `| ${code} | ${cell(meaning)} |`);
-  return ["| Exit status | Meaning |", "| --- | --- |", ...rows].join("\n");
+  const rows = Object.values(EXIT).map(({ code, meaning }) => [String(code), cell(meaning)]);
+  return table(["Exit status", "Meaning"], rows);
 }
 
 /** The text of `plugin.yml`. */
@@ -87,7 +94,7 @@ export function updateReadme(readme: string): string {
     const from = text.indexOf(start);
     const to = text.indexOf(end);
     if (from === -1 || to < from) throw new Error(`README.md lacks the markers ${start} … ${end}`);
-    text = `${text.slice(0, from + start.length)}\n${generated[section]}\n${text.slice(to)}`;
+    text = `${text.slice(0, from + start.length)}\n\n${generated[section]}\n\n${text.slice(to)}`;
   }
   return text;
 }
