@@ -145,18 +145,43 @@ export async function groupMembers(pgid: number): Promise<number[]> {
   return members;
 }
 
-/** Live processes whose command line mentions `text` (for example a state directory). */
-export async function processesMentioning(text: string): Promise<number[]> {
+/**
+ * Live processes started from `dir`: their command line mentions it, or their working
+ * directory or root directory lies in it. The calling process and its ancestors (a shell
+ * that was started in `dir` or with `dir` in its arguments) do not count.
+ */
+export async function processesUsing(dir: string): Promise<number[]> {
+  const exempt = await ancestors(Deno.pid);
   const found: number[] = [];
   for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name) || Number(entry.name) === Deno.pid) continue;
+    const pid = Number(entry.name);
+    if (!/^\d+$/.test(entry.name) || exempt.has(pid)) continue;
     try {
-      const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
-      const stat = await readStat(Number(entry.name));
-      if (cmdline.includes(text) && stat?.state !== "Z") found.push(Number(entry.name));
+      const stat = await readStat(pid);
+      if (!stat || stat.state === "Z") continue;
+      const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`);
+      const places = await Promise.all(
+        ["cwd", "root"].map((link) => Deno.readLink(`/proc/${pid}/${link}`).catch(() => "")),
+      );
+      const inside = (path: string) => path === dir || path.startsWith(`${dir}/`);
+      if (cmdline.includes(dir) || places.some(inside)) found.push(pid);
     } catch {
-      // The process exited while the directory was being read.
+      // The process exited while it was being looked at.
     }
   }
   return found;
+}
+
+async function ancestors(pid: number): Promise<Set<number>> {
+  const chain = new Set<number>();
+  for (let current = pid; current > 0 && !chain.has(current);) {
+    chain.add(current);
+    try {
+      const text = await Deno.readTextFile(`/proc/${current}/stat`);
+      current = Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+      break;
+    }
+  }
+  return chain;
 }
