@@ -109,6 +109,8 @@ export interface Container {
   restartPolicy?: string;
   stdin?: boolean;
   tty?: boolean;
+  terminationMessagePath?: string;
+  terminationMessagePolicy?: "File" | "FallbackToLogsOnError";
 }
 
 /** `items[]` of Secret, ConfigMap and downward API volumes. */
