@@ -2,14 +2,18 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 
 const REPO = resolve(import.meta.dirname!, "../..");
 
 function scripts(): string[] {
   const found = ["docker/entrypoint.sh"];
   if (existsSync(join(REPO, "hooks"))) {
-    found.push(...readdirSync(join(REPO, "hooks")).sort().map((name) => `hooks/${name}`));
+    const entries = readdirSync(join(REPO, "hooks"), { recursive: true, withFileTypes: true });
+    found.push(
+      ...entries.filter((entry) => entry.isFile())
+        .map((entry) => relative(REPO, join(entry.parentPath, entry.name))).sort(),
+    );
   }
   return found;
 }

@@ -1,0 +1,37 @@
+#!/bin/bash
+# Finds and runs the plugin's program. Sourced by the hooks, which the agent itself sources
+# into a wrapper script: so no `exec`, no `exit`, no shell options, and nothing left behind
+# but the function below.
+#
+# The program, in order of preference:
+#   1. BUILDKITE_KUBERNETES_PLUGIN_PROGRAM, a path to an executable;
+#   2. kubernetes-buildkite-plugin on PATH (the agent image carries it);
+#   3. Deno running this plugin checkout's source (deno on PATH, or from `npm ci` here).
+
+# kubernetes_plugin_run SUBCOMMAND: runs the program; returns its exit status.
+kubernetes_plugin_run() {
+  local plugin_dir program status
+  plugin_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+  local -a command
+  if [[ -n "${BUILDKITE_KUBERNETES_PLUGIN_PROGRAM:-}" ]]; then
+    command=("${BUILDKITE_KUBERNETES_PLUGIN_PROGRAM}")
+  elif program="$(command -v kubernetes-buildkite-plugin)"; then
+    command=("${program}")
+  elif [[ -x "${plugin_dir}/node_modules/.bin/deno" ]]; then
+    command=("${plugin_dir}/node_modules/.bin/deno" run --quiet --allow-all "${plugin_dir}/src/main.ts")
+  elif program="$(command -v deno)"; then
+    command=("${program}" run --quiet --allow-all --node-modules-dir=auto "${plugin_dir}/src/main.ts")
+  else
+    echo "kubernetes plugin: cannot find its program. Use the agent image (quay.io/muhlba91/buildkite-agent)," \
+      "which carries kubernetes-buildkite-plugin, put that binary on PATH, set BUILDKITE_KUBERNETES_PLUGIN_PROGRAM" \
+      "to its path, or install Deno 2 (https://deno.com) so the plugin runs from source." >&2
+    return 78
+  fi
+  # The agent cancels by signalling the whole process group: the program handles the signal
+  # (deletes the Job); this shell only waits for it, so its status and last words arrive.
+  trap ':' TERM INT HUP
+  "${command[@]}" "$@"
+  status=$?
+  trap - TERM INT HUP
+  return "${status}"
+}

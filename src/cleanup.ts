@@ -1,0 +1,90 @@
+/**
+ * The `pre-exit` hook: deletes this step's Job, found by its `buildkite/job-id` label (no
+ * state files), and this plugin's Jobs older than a day. Idempotent; a problem is reported
+ * and never fails the build.
+ *
+ * @module
+ */
+import type { V1Job } from "@kubernetes/client-node";
+import { loadConfiguration } from "./config/mod.ts";
+import { Api, ApiError, loadKubeConfig, resolveNamespace } from "./kube/client.ts";
+import { paths } from "./kube/submit.ts";
+import { JOB_ID_LABEL, labelValue, PLUGIN_LABEL, PLUGIN_LABEL_VALUE } from "./render/names.ts";
+import { Output } from "./report.ts";
+
+type Env = Record<string, string | undefined>;
+
+/** Jobs of this plugin older than this are deleted by `jobs-cleanup-via-plugin`. */
+export const OLD_JOB_AGE_MS = 24 * 60 * 60 * 1000;
+
+/** The Jobs `jobs-cleanup-via-plugin` deletes: this plugin's, created more than a day ago. */
+export function oldJobs(jobs: V1Job[], now: number): V1Job[] {
+  return jobs.filter((job) => {
+    const created = job.metadata?.creationTimestamp;
+    return created !== undefined && now - new Date(created).getTime() > OLD_JOB_AGE_MS &&
+      job.metadata?.labels?.[PLUGIN_LABEL] === PLUGIN_LABEL_VALUE;
+  });
+}
+
+async function deleteJob(api: Api, namespace: string, name: string): Promise<string | undefined> {
+  try {
+    await api.request("DELETE", paths.job(namespace, name), {
+      body: { propagationPolicy: "Background" },
+      timeoutMs: 10_000,
+    });
+    return undefined;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return undefined;
+    return (error as Error).message;
+  }
+}
+
+/** Cleans up after a step; always returns 0. */
+export async function cleanup(env: Env): Promise<number> {
+  const output = new Output();
+  let api: Api | undefined;
+  try {
+    const config = loadConfiguration(env);
+    const { options, step } = config;
+    if (!options["job-cleanup-after-finished-via-plugin"] && !options["jobs-cleanup-via-plugin"]) {
+      return 0;
+    }
+    const { config: kubeConfig, source } = loadKubeConfig(env);
+    const namespace = resolveNamespace(options.namespace, kubeConfig, source);
+    api = new Api(kubeConfig);
+    await output.group("~~~", "Cleanup");
+    if (options["job-cleanup-after-finished-via-plugin"]) {
+      const list = await api.request<{ items: V1Job[] }>("GET", paths.jobs(namespace), {
+        query: { labelSelector: `${JOB_ID_LABEL}=${labelValue(step.jobId)}` },
+        timeoutMs: 10_000,
+      });
+      for (const job of list.items) {
+        const name = job.metadata!.name!;
+        const problem = await deleteJob(api, namespace, name);
+        await output.note(
+          problem ? `could not delete Job ${name}: ${problem}` : `deleted Job ${namespace}/${name}`,
+        );
+      }
+    }
+    if (options["jobs-cleanup-via-plugin"]) {
+      const list = await api.request<{ items: V1Job[] }>("GET", paths.jobs(namespace), {
+        query: { labelSelector: `${PLUGIN_LABEL}=${PLUGIN_LABEL_VALUE}` },
+        timeoutMs: 30_000,
+      });
+      for (const job of oldJobs(list.items, Date.now())) {
+        const name = job.metadata!.name!;
+        const problem = await deleteJob(api, namespace, name);
+        await output.note(
+          problem
+            ? `could not delete old Job ${name}: ${problem}`
+            : `deleted Job ${namespace}/${name} (older than a day)`,
+        );
+      }
+    }
+  } catch (error) {
+    await output.note(`cleanup skipped: ${(error as Error).message}`);
+  } finally {
+    api?.close();
+  }
+  return 0;
+}

@@ -1,0 +1,174 @@
+/**
+ * client-go's informer: list, then watch from the list's resourceVersion; on a dropped
+ * watch, watch again from the last resourceVersion seen; on `410 Gone` list again and
+ * report the difference. Callers see a stream of changes, never a poll.
+ *
+ * @module
+ */
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { type Api, ApiError } from "../kube/client.ts";
+
+/** A change to one object. `old` is its previous state, for updates and deletions. */
+export interface Change<T> {
+  /** What happened. */
+  type: "ADDED" | "MODIFIED" | "DELETED";
+  /** The object's new state (its last state, for DELETED). */
+  object: T;
+  /** The previous state. */
+  old?: T;
+}
+
+/** What to watch, and who hears about it. */
+export interface InformerOptions<T> {
+  /** The collection, e.g. `/api/v1/namespaces/ci/pods`. */
+  path: string;
+  /** A field selector. */
+  fieldSelector?: string;
+  /** A label selector. */
+  labelSelector?: string;
+  /** Called for every change, in order. */
+  onChange: (change: Change<T>) => void;
+  /** Stops the informer. */
+  signal: AbortSignal;
+  /** Reports dropped watches and relists. */
+  log?: (message: string) => void;
+}
+
+/** The server ends each watch after this long; the informer then watches again. */
+const WATCH_SECONDS = 300;
+/** Bookmarks arrive about every minute; silence beyond this means the connection is lost. */
+const IDLE_MS = (WATCH_SECONDS + 60) * 1000;
+
+interface List<T> {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+class Expired extends Error {}
+
+/** Resolves after `ms`, or at once when the signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}
+
+function keyOf(object: KubernetesObject): string {
+  return `${object.metadata?.namespace ?? ""}/${object.metadata?.name}`;
+}
+
+/** A running list-and-watch of one collection. */
+export class Informer<T extends KubernetesObject> {
+  /** The current state of every object, by namespace/name. */
+  readonly store: Map<string, T> = new Map();
+  /** Resolves once the first list has been applied. */
+  readonly synced: Promise<void>;
+  /** Resolves when the informer stops. */
+  readonly done: Promise<void>;
+  readonly #api: Api;
+  readonly #options: InformerOptions<T>;
+  #markSynced!: () => void;
+
+  /** Starts listing and watching at once. */
+  constructor(api: Api, options: InformerOptions<T>) {
+    this.#api = api;
+    this.#options = options;
+    this.synced = new Promise((resolve) => this.#markSynced = resolve);
+    this.done = this.#run();
+  }
+
+  async #run(): Promise<void> {
+    const { signal, path, log } = this.#options;
+    let resourceVersion: string | undefined;
+    let delayMs = 100;
+    while (!signal.aborted) {
+      try {
+        resourceVersion ??= await this.#list();
+        this.#markSynced();
+        resourceVersion = await this.#watch(resourceVersion, () => delayMs = 100);
+      } catch (error) {
+        if (signal.aborted) break;
+        if (error instanceof Expired) {
+          log?.(`${path}: the watch expired (410); listing again`);
+          resourceVersion = undefined;
+          continue;
+        }
+        log?.(`${path}: ${(error as Error).message}; retrying in ${delayMs} ms`);
+        await sleep(delayMs, signal);
+        delayMs = Math.min(delayMs * 2, 5000);
+      }
+    }
+  }
+
+  async #list(): Promise<string> {
+    const { path, fieldSelector, labelSelector, signal } = this.#options;
+    const items: T[] = [];
+    let resourceVersion = "";
+    let next: string | undefined;
+    do {
+      const page = await this.#api.request<List<T>>("GET", path, {
+        query: { fieldSelector, labelSelector, limit: 500, continue: next },
+        signal,
+        timeoutMs: 30_000,
+      });
+      items.push(...page.items);
+      resourceVersion = page.metadata?.resourceVersion ?? "";
+      next = page.metadata?.continue || undefined;
+    } while (next);
+    const seen = new Set<string>();
+    for (const item of items) {
+      const key = keyOf(item);
+      seen.add(key);
+      const old = this.store.get(key);
+      if (old && old.metadata?.resourceVersion === item.metadata?.resourceVersion) continue;
+      this.store.set(key, item);
+      this.#options.onChange({ type: old ? "MODIFIED" : "ADDED", object: item, old });
+    }
+    for (const [key, old] of [...this.store]) {
+      if (seen.has(key)) continue;
+      this.store.delete(key);
+      this.#options.onChange({ type: "DELETED", object: old, old });
+    }
+    return resourceVersion;
+  }
+
+  async #watch(resourceVersion: string, onProgress: () => void): Promise<string> {
+    const { path, fieldSelector, labelSelector, signal } = this.#options;
+    try {
+      const events = this.#api.watch<T | { code?: number; message?: string }>(path, {
+        fieldSelector,
+        labelSelector,
+        resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds: WATCH_SECONDS,
+      }, { signal, idleMs: IDLE_MS });
+      for await (const event of events) {
+        onProgress();
+        if (event.type === "ERROR") {
+          const status = event.object as { code?: number; message?: string };
+          if (status.code === 410) throw new Expired();
+          throw new ApiError(status.code ?? 500, "", `watch ${path}: ${status.message ?? "error"}`);
+        }
+        const object = event.object as T;
+        resourceVersion = object.metadata?.resourceVersion ?? resourceVersion;
+        if (event.type === "BOOKMARK") continue;
+        const key = keyOf(object);
+        const old = this.store.get(key);
+        if (event.type === "DELETED") this.store.delete(key);
+        else this.store.set(key, object);
+        const type = event.type === "DELETED" ? "DELETED" : old ? "MODIFIED" : "ADDED";
+        this.#options.onChange({ type, object, old });
+      }
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 410) throw new Expired();
+      throw error;
+    }
+    return resourceVersion;
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * A container's log, streamed live and resumed after a dropped connection with `sinceTime`
+ * and timestamps, so that no line is lost or repeated; read to its last line after the
+ * container ends.
+ *
+ * @module
+ */
+import { type Api, ApiError } from "../kube/client.ts";
+import { sleep } from "./informer.ts";
+
+/** A timestamp as the kubelet writes it (RFC3339Nano, UTC), made comparable as text. */
+export function normaliseTimestamp(timestamp: string): string | undefined {
+  const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(timestamp);
+  if (!match) return undefined;
+  return `${match[1]}.${(match[2] ?? "").padEnd(9, "0")}Z`;
+}
+
+/**
+ * Where a log stream has got to: the last timestamp shown and how many lines carried it.
+ * Lines of a resumed stream before that point are dropped; of those with exactly that
+ * timestamp, as many as were shown are dropped.
+ */
+export class LogCursor {
+  #last: string | undefined;
+  #lastRaw: string | undefined;
+  #shownAtLast = 0;
+  #toSkip = 0;
+
+  /** The query that resumes after the lines shown so far. */
+  resume(): { sinceTime?: string } {
+    this.#toSkip = this.#shownAtLast;
+    return this.#lastRaw ? { sinceTime: this.#lastRaw } : {};
+  }
+
+  /** The content of a `<timestamp> <content>` line to show, or undefined when already shown. */
+  accept(line: string): string | undefined {
+    const space = line.indexOf(" ");
+    const raw = space === -1 ? line : line.slice(0, space);
+    const timestamp = normaliseTimestamp(raw);
+    if (timestamp === undefined) return line;
+    const content = space === -1 ? "" : line.slice(space + 1);
+    if (this.#last !== undefined && timestamp < this.#last) return undefined;
+    if (timestamp === this.#last) {
+      if (this.#toSkip > 0) {
+        this.#toSkip--;
+        return undefined;
+      }
+      this.#shownAtLast++;
+      return content;
+    }
+    this.#last = timestamp;
+    this.#lastRaw = raw;
+    this.#shownAtLast = 1;
+    this.#toSkip = 0;
+    return content;
+  }
+}
+
+/** How the follower learns about the container from the pod's watch. */
+export interface ContainerProgress {
+  /** Resolves when the container has started (running or terminated). */
+  started: Promise<void>;
+  /** Whether the container has terminated. */
+  terminated(): boolean;
+  /** Resolves when the container has terminated. */
+  whenTerminated: Promise<void>;
+}
+
+/** A container's log to follow. */
+export interface FollowLogOptions {
+  /** The API. */
+  api: Api;
+  /** The pod's namespace. */
+  namespace: string;
+  /** The pod. */
+  pod: string;
+  /** The container. */
+  container: string;
+  /** The container's progress, from the pod's watch. */
+  progress: ContainerProgress;
+  /** Writes the log's text; resolves when written (back-pressure). */
+  write: (text: string) => Promise<void>;
+  /** Stops following. */
+  signal: AbortSignal;
+  /** Reports reconnections, for debugging. */
+  log?: (message: string) => void;
+}
+
+/** Why following ended. */
+export type LogEnd = "complete" | "pod-gone" | "aborted";
+
+const WAITING = /is waiting to start|PodInitializing|ContainerCreating/;
+
+/** Follows a container's log from its start to its last line. */
+export async function followLog(options: FollowLogOptions): Promise<LogEnd> {
+  const { api, progress, signal } = options;
+  const path = `/api/v1/namespaces/${options.namespace}/pods/${options.pod}/log`;
+  const cursor = new LogCursor();
+  const decoder = new TextDecoder();
+  let delayMs = 100;
+  await Promise.race([progress.started, aborted(signal)]);
+  while (!signal.aborted) {
+    const final = progress.terminated();
+    let cleanEnd = false;
+    try {
+      const { body } = await api.stream(path, {
+        query: {
+          container: options.container,
+          timestamps: true,
+          follow: !final,
+          ...cursor.resume(),
+        },
+        signal,
+      });
+      let pending = "";
+      try {
+        for await (const chunk of body) {
+          pending += decoder.decode(chunk as Uint8Array, { stream: true });
+          const lastNewline = pending.lastIndexOf("\n");
+          if (lastNewline === -1) continue;
+          const complete = pending.slice(0, lastNewline);
+          pending = pending.slice(lastNewline + 1);
+          const shown = show(complete, cursor);
+          if (shown) await options.write(shown);
+          delayMs = 100;
+        }
+      } finally {
+        body.destroy();
+      }
+      pending += decoder.decode();
+      // A partial last line of a finished log is complete; of a live stream, it comes again.
+      if (final && pending !== "") {
+        const shown = show(pending, cursor);
+        if (shown) await options.write(shown);
+      }
+      cleanEnd = true;
+    } catch (error) {
+      if (signal.aborted) break;
+      if (error instanceof ApiError && error.status === 404) return "pod-gone";
+      if (error instanceof ApiError && error.status === 400 && WAITING.test(error.message)) {
+        options.log?.(`${options.container}: not started yet; waiting`);
+      } else {
+        options.log?.(`${options.container}: log stream dropped (${(error as Error).message})`);
+      }
+    }
+    if (final && cleanEnd) return "complete";
+    if (cleanEnd) await Promise.race([progress.whenTerminated, sleep(delayMs, signal)]);
+    else await sleep(delayMs, signal);
+    delayMs = Math.min(delayMs * 2, 2000);
+  }
+  return "aborted";
+}
+
+/** The shown part of complete lines, each with its newline. */
+function show(text: string, cursor: LogCursor): string {
+  let out = "";
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf("\n", start);
+    if (end === -1) end = text.length;
+    const content = cursor.accept(text.slice(start, end));
+    if (content !== undefined) out += content + "\n";
+    start = end + 1;
+  }
+  return out;
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}

@@ -1,0 +1,278 @@
+/**
+ * Following a submitted Job to its verdict: informers on the Job, its pods and the Job's
+ * Events feed one observation, judged on every change and when a grace period or timeout
+ * runs out; meanwhile each container's log is streamed, checkout first, in its own group.
+ *
+ * @module
+ */
+import type { CoreV1Event, V1Job, V1Pod } from "@kubernetes/client-node";
+import type { Api } from "../kube/client.ts";
+import { paths } from "../kube/submit.ts";
+import type { Output } from "../report.ts";
+import { CHECKOUT_CONTAINER } from "../render/job.ts";
+import { judge, type Limits, type Observation, type Verdict } from "../verdict.ts";
+import { Informer, sleep } from "./informer.ts";
+import { type ContainerProgress, followLog } from "./logs.ts";
+
+/** A final verdict. */
+export type FinalVerdict = Extract<Verdict, { done: true }>;
+
+/** What to follow and where to report it. */
+export interface FollowOptions {
+  /** The API. */
+  api: Api;
+  /** The Job's namespace. */
+  namespace: string;
+  /** The Job as created (with its uid). */
+  job: V1Job;
+  /** The build log. */
+  output: Output;
+  /** The step's limits. */
+  limits: Limits;
+  /** When the Job was created (ms, local clock). */
+  submittedAt: number;
+  /** Stops following (cancellation). */
+  signal: AbortSignal;
+  /** Reports reconnections and relists, for debugging. */
+  debug?: (message: string) => void;
+}
+
+/** How long logs may take to be read to the end once the verdict is known. */
+const LOG_DRAIN_MS = 120_000;
+
+class Deferred {
+  readonly promise: Promise<void>;
+  settled = false;
+  #resolve!: () => void;
+  constructor() {
+    this.promise = new Promise((resolve) => this.#resolve = resolve);
+  }
+  resolve(): void {
+    this.settled = true;
+    this.#resolve();
+  }
+}
+
+function terminal(pod: V1Pod): boolean {
+  return pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
+}
+
+function created(pod: V1Pod): number {
+  return new Date(pod.metadata?.creationTimestamp ?? 0).getTime();
+}
+
+/** Follows the Job until its verdict, with every log line of the containers that ran. */
+export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
+  const { api, namespace, output, limits, signal } = options;
+  const name = options.job.metadata!.name!;
+  const uid = options.job.metadata!.uid!;
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+
+  const pods = new Map<string, V1Pod>();
+  const deletedPods = new Set<string>();
+  const firstSeen = new Map<string, number>();
+  const jobEvents: CoreV1Event[] = [];
+  let job: V1Job | undefined;
+  let jobDeleted = false;
+  const progress = new Map<string, { started: Deferred; terminated: Deferred }>();
+  const newPod = { waiters: [] as (() => void)[] };
+
+  let settle!: (verdict: FinalVerdict) => void;
+  const verdict = new Promise<FinalVerdict>((resolve) => settle = resolve);
+  let decided = false;
+  let recheck: ReturnType<typeof setTimeout> | undefined;
+
+  const tracker = (pod: string, container: string) => {
+    const key = `${pod}/${container}`;
+    let entry = progress.get(key);
+    if (!entry) progress.set(key, entry = { started: new Deferred(), terminated: new Deferred() });
+    return entry;
+  };
+
+  const evaluate = () => {
+    if (decided) return;
+    const observation: Observation = {
+      job,
+      jobDeleted,
+      pods: [...pods.values()].sort((a, b) => created(a) - created(b)),
+      deletedPods,
+      jobEvents,
+      firstSeen,
+      now: Date.now(),
+      submittedAt: options.submittedAt,
+    };
+    const result = judge(observation, limits);
+    clearTimeout(recheck);
+    if (result.done) {
+      decided = true;
+      settle(result);
+    } else if (result.recheckAt !== undefined) {
+      recheck = setTimeout(evaluate, Math.max(0, result.recheckAt - Date.now()) + 5);
+    }
+  };
+
+  const observePod = (pod: V1Pod, deleted: boolean) => {
+    const podName = pod.metadata!.name!;
+    const now = Date.now();
+    if (!firstSeen.has(`pod:${podName}`)) {
+      firstSeen.set(`pod:${podName}`, now);
+      newPod.waiters.splice(0).forEach((wake) => wake());
+    }
+    const statuses = [
+      ...(pod.status?.initContainerStatuses ?? []),
+      ...(pod.status?.containerStatuses ?? []),
+    ];
+    for (const status of statuses) {
+      const entry = tracker(podName, status.name);
+      if (status.state?.running || status.state?.terminated) entry.started.resolve();
+      if (status.state?.terminated) entry.terminated.resolve();
+      const reason = status.state?.waiting?.reason;
+      const kind = reason &&
+        (/Pull|Image/.test(reason) ? "pull" : /Create|Start|Run/.test(reason) ? "create" : "");
+      if (kind && !firstSeen.has(`${podName}/${status.name}/${kind}`)) {
+        firstSeen.set(`${podName}/${status.name}/${kind}`, now);
+      }
+    }
+    if (deleted) {
+      if (!terminal(pod)) {
+        deletedPods.add(podName);
+        firstSeen.set(`deleted:${podName}`, now);
+      }
+      for (const [key, entry] of progress) {
+        if (!key.startsWith(`${podName}/`)) continue;
+        entry.started.resolve();
+        entry.terminated.resolve();
+      }
+    }
+    pods.set(podName, pod);
+  };
+
+  const informers = [
+    new Informer<V1Job>(api, {
+      path: paths.jobs(namespace),
+      fieldSelector: `metadata.name=${name}`,
+      signal: stop.signal,
+      log: options.debug,
+      onChange: ({ type, object }) => {
+        if (object.metadata?.uid !== uid) return;
+        if (type === "DELETED") jobDeleted = true;
+        else job = object;
+        evaluate();
+      },
+    }),
+    new Informer<V1Pod>(api, {
+      path: paths.pods(namespace),
+      labelSelector: `batch.kubernetes.io/controller-uid=${uid}`,
+      signal: stop.signal,
+      log: options.debug,
+      onChange: ({ type, object }) => {
+        observePod(object, type === "DELETED");
+        evaluate();
+      },
+    }),
+    new Informer<CoreV1Event>(api, {
+      path: paths.events(namespace),
+      fieldSelector: `involvedObject.uid=${uid}`,
+      signal: stop.signal,
+      log: options.debug,
+      onChange: ({ type, object }) => {
+        if (type === "DELETED") return;
+        const at = jobEvents.findIndex((event) => event.metadata?.uid === object.metadata?.uid);
+        if (at === -1) jobEvents.push(object);
+        else jobEvents[at] = object;
+        evaluate();
+      },
+    }),
+  ];
+
+  const decidedOrStopped = Promise.race([verdict.then(() => undefined), aborted(stop.signal)]);
+  const logsStop = new AbortController();
+  const logs = (async () => {
+    const logged = new Set<string>();
+    while (!logsStop.signal.aborted) {
+      const pod = [...pods.values()].sort((a, b) => created(a) - created(b))
+        .find((candidate) => !logged.has(candidate.metadata!.name!));
+      if (!pod) {
+        if (decided || stop.signal.aborted) return;
+        await Promise.race([
+          new Promise<void>((wake) => newPod.waiters.push(wake)),
+          decidedOrStopped,
+        ]);
+        continue;
+      }
+      const podName = pod.metadata!.name!;
+      logged.add(podName);
+      if (logged.size > 1) await output.group("---", `pod ${podName} (retry ${logged.size - 1})`);
+      const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]
+        .filter((container) =>
+          pod.spec?.initContainers?.includes(container) || container.name === limits.stepContainer
+        );
+      for (const container of containers) {
+        const entry = tracker(podName, container.name);
+        await Promise.race([entry.started.promise, decidedOrStopped]);
+        if (!entry.started.settled || logsStop.signal.aborted) break;
+        const init = pod.spec?.initContainers?.includes(container);
+        await output.group(
+          init ? "---" : "+++",
+          init
+            ? container.name === CHECKOUT_CONTAINER
+              ? "checkout"
+              : `init container ${container.name}`
+            : container.image ?? container.name,
+        );
+        const containerProgress: ContainerProgress = {
+          started: entry.started.promise,
+          terminated: () => entry.terminated.settled,
+          whenTerminated: entry.terminated.promise,
+        };
+        const end = await followLog({
+          api,
+          namespace,
+          pod: podName,
+          container: container.name,
+          progress: containerProgress,
+          write: (text) => output.write(text),
+          signal: logsStop.signal,
+          log: options.debug,
+        });
+        if (end === "pod-gone") {
+          await output.note(`the log of ${container.name} ends here: pod ${podName} is gone`);
+        }
+      }
+    }
+  })();
+
+  try {
+    const result = await Promise.race([verdict, aborted(stop.signal).then(() => undefined)]);
+    if (!result) throw signal.reason ?? new Error("cancelled");
+    if (result.stuck) {
+      logsStop.abort();
+    } else {
+      const drained = await Promise.race([
+        logs.then(() => true),
+        sleep(LOG_DRAIN_MS, stop.signal).then(() => false),
+      ]);
+      if (!drained) {
+        await output.note(
+          `the logs could not be read to the end within ${LOG_DRAIN_MS / 1000}s of the step's end`,
+        );
+      }
+    }
+    return result;
+  } finally {
+    logsStop.abort();
+    stop.abort();
+    clearTimeout(recheck);
+    signal.removeEventListener("abort", onAbort);
+    await Promise.allSettled([logs, ...informers.map((informer) => informer.done)]);
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}

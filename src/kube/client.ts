@@ -1,0 +1,305 @@
+/**
+ * Access to the Kubernetes API: which cluster and namespace, and a thin JSON/streaming
+ * transport on `@kubernetes/client-node`'s KubeConfig (its auth is re-applied per request,
+ * so exec-plugin tokens refresh during a long step). Errors keep the server's own message.
+ *
+ * @module
+ */
+import { existsSync, readFileSync } from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { KubeConfig } from "@kubernetes/client-node";
+import { UserError } from "../exit_status.ts";
+
+const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/** Where the cluster configuration came from, for messages. */
+export type ConfigSource = "KUBECONFIG" | "in-cluster" | "~/.kube/config";
+
+/** A failed API request: the HTTP status and the server's own `Status` message. */
+export class ApiError extends Error {
+  /** HTTP status; 0 when no response arrived (connection refused, reset, timeout). */
+  readonly status: number;
+  /** The server's `Status.reason` (`NotFound`, `AlreadyExists`, `Forbidden`, `Expired`…). */
+  readonly reason: string;
+
+  /** Creates an error for a request that failed with `status`. */
+  constructor(status: number, reason: string, message: string) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.reason = reason;
+  }
+
+  /** Whether retrying may help: no response, 429, or a 5xx. */
+  get transient(): boolean {
+    return this.status === 0 || this.status === 429 || this.status >= 500;
+  }
+}
+
+/** Loads the cluster configuration: `KUBECONFIG`, else the pod's service account, else `~/.kube/config`. */
+export function loadKubeConfig(env: Record<string, string | undefined>): {
+  config: KubeConfig;
+  source: ConfigSource;
+} {
+  const config = new KubeConfig();
+  try {
+    if (env.KUBECONFIG) {
+      const files = env.KUBECONFIG.split(":").filter(Boolean);
+      config.loadFromFile(files[0]);
+      for (const file of files.slice(1)) {
+        const more = new KubeConfig();
+        more.loadFromFile(file);
+        config.mergeConfig(more, true);
+      }
+      return { config, source: "KUBECONFIG" };
+    }
+    if (env.KUBERNETES_SERVICE_HOST && existsSync(join(SERVICE_ACCOUNT_DIR, "token"))) {
+      config.loadFromCluster();
+      return { config, source: "in-cluster" };
+    }
+    const home = join(env.HOME ?? homedir(), ".kube", "config");
+    if (existsSync(home)) {
+      config.loadFromFile(home);
+      return { config, source: "~/.kube/config" };
+    }
+  } catch (error) {
+    throw new UserError(`cannot load the Kubernetes configuration: ${(error as Error).message}`);
+  }
+  throw new UserError(
+    "no Kubernetes cluster configured: set KUBECONFIG, run the agent in a pod with a service account, or create ~/.kube/config",
+  );
+}
+
+/**
+ * The namespace of a step: the `namespace` option, else the kubeconfig context's, else the
+ * pod's own (in-cluster), else `default`.
+ */
+export function resolveNamespace(
+  option: string | undefined,
+  config: KubeConfig,
+  source: ConfigSource,
+): string {
+  if (option) return option;
+  const context = config.getContextObject(config.getCurrentContext());
+  if (context?.namespace) return context.namespace;
+  if (source === "in-cluster") {
+    try {
+      return readFileSync(join(SERVICE_ACCOUNT_DIR, "namespace"), "utf8").trim() || "default";
+    } catch {
+      return "default";
+    }
+  }
+  return "default";
+}
+
+/** A streaming response: status, and the body to read until it ends. */
+export interface StreamResponse {
+  /** HTTP status. */
+  status: number;
+  /** The response body. */
+  body: Readable;
+}
+
+/** A request to the API server. */
+export interface RequestOptions {
+  /** Query parameters; undefined values are left out. */
+  query?: Record<string, string | number | boolean | undefined>;
+  /** A JSON body. */
+  body?: unknown;
+  /** The body's content type (default JSON; merge patches need their own). */
+  contentType?: string;
+  /** Aborts the request. */
+  signal?: AbortSignal;
+  /** Gives up on a request that has not answered within this many milliseconds. */
+  timeoutMs?: number;
+}
+
+function statusMessage(status: number, text: string): { reason: string; message: string } {
+  try {
+    const parsed = JSON.parse(text);
+    if (parsed && typeof parsed === "object" && typeof parsed.message === "string") {
+      return { reason: String(parsed.reason ?? ""), message: parsed.message };
+    }
+  } catch {
+    // Not a Status object: fall through to the raw text.
+  }
+  return { reason: "", message: text.trim() || `HTTP ${status}` };
+}
+
+/** The Kubernetes API of one cluster: JSON requests and streams, counted. */
+export class Api {
+  /** The API server's URL. */
+  readonly server: string;
+  /** How many requests this process made, for measurements. */
+  requests = 0;
+  readonly #config: KubeConfig;
+  readonly #agent: http.Agent;
+
+  /** Uses the current context of a loaded KubeConfig. */
+  constructor(config: KubeConfig) {
+    const cluster = config.getCurrentCluster();
+    if (!cluster) throw new UserError("the Kubernetes configuration has no current cluster");
+    this.server = cluster.server.replace(/\/+$/, "");
+    this.#config = config;
+    const secure = this.server.startsWith("https:");
+    this.#agent = secure
+      ? new https.Agent({ keepAlive: true, maxSockets: 16 })
+      : new http.Agent({ keepAlive: true, maxSockets: 16 });
+  }
+
+  async #send(
+    method: string,
+    path: string,
+    options: RequestOptions,
+  ): Promise<http.IncomingMessage> {
+    const url = new URL(this.server + path);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const requestOptions: https.RequestOptions = {};
+    await this.#config.applyToHTTPSOptions(requestOptions);
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const headers: Record<string, string> = {
+      ...(requestOptions.headers as Record<string, string> | undefined),
+      Accept: "application/json",
+    };
+    if (body !== undefined) headers["Content-Type"] = options.contentType ?? "application/json";
+    this.requests++;
+    return await new Promise((resolve, reject) => {
+      const transport = url.protocol === "https:" ? https : http;
+      const request = transport.request(url, {
+        ...requestOptions,
+        agent: this.#agent,
+        method,
+        headers,
+        signal: options.signal,
+      }, resolve);
+      if (options.timeoutMs) {
+        request.setTimeout(options.timeoutMs, () => {
+          request.destroy(new Error(`no answer within ${options.timeoutMs} ms`));
+        });
+      }
+      request.on("error", (error) => {
+        if (options.signal?.aborted) reject(options.signal.reason ?? error);
+        else reject(new ApiError(0, "", `${method} ${url.pathname}: ${error.message}`));
+      });
+      request.end(body);
+    });
+  }
+
+  /** A JSON request; throws ApiError with the server's message on a non-2xx answer. */
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.#send(method, path, options);
+    const chunks: Uint8Array[] = [];
+    try {
+      for await (const chunk of response) chunks.push(chunk as Uint8Array);
+    } catch (error) {
+      throw new ApiError(0, "", `${method} ${path}: ${(error as Error).message}`);
+    }
+    const text = new TextDecoder().decode(concat(chunks));
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      const { reason, message } = statusMessage(status, text);
+      throw new ApiError(status, reason, message);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * A streaming GET (watch, follow logs). Throws ApiError with the server's message on a
+   * non-2xx answer; the caller reads `body` until it ends and destroys it when done.
+   */
+  async stream(path: string, options: RequestOptions = {}): Promise<StreamResponse> {
+    const response = await this.#send("GET", path, options);
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of response) chunks.push(chunk as Uint8Array);
+      const { reason, message } = statusMessage(status, new TextDecoder().decode(concat(chunks)));
+      throw new ApiError(status, reason, message);
+    }
+    return { status, body: response };
+  }
+
+  /**
+   * Watch events of a collection as they arrive. Ends when the server closes the watch;
+   * throws ApiError for an error answer, and when nothing arrives for `idleMs` (a connection
+   * lost without a close), so the caller watches again.
+   */
+  async *watch<T>(
+    path: string,
+    query: RequestOptions["query"],
+    options: { signal?: AbortSignal; idleMs: number },
+  ): AsyncGenerator<WatchEvent<T>> {
+    const { body } = await this.stream(path, {
+      query: { ...query, watch: true },
+      signal: options.signal,
+    });
+    let idle = false;
+    let timer = setTimeout(onIdle, options.idleMs);
+    function onIdle() {
+      idle = true;
+      body.destroy();
+    }
+    try {
+      for await (const line of lines(body)) {
+        clearTimeout(timer);
+        timer = setTimeout(onIdle, options.idleMs);
+        yield JSON.parse(line) as WatchEvent<T>;
+      }
+    } catch (error) {
+      if (options.signal?.aborted) return;
+      throw new ApiError(0, "", `watch ${path}: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+      body.destroy();
+    }
+    if (idle) throw new ApiError(0, "", `watch ${path}: nothing arrived for ${options.idleMs} ms`);
+  }
+
+  /** Closes idle connections so the process can exit. */
+  close(): void {
+    this.#agent.destroy();
+  }
+}
+
+/** One event of a watch. */
+export interface WatchEvent<T> {
+  /** ADDED, MODIFIED, DELETED, BOOKMARK or ERROR. */
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  /** The object, or a Status for ERROR. */
+  object: T;
+}
+
+/** The complete lines of a byte stream, without their newlines; a final partial line too. */
+export async function* lines(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let pending = "";
+  for await (const chunk of body) {
+    pending += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+    let start = 0;
+    let newline: number;
+    while ((newline = pending.indexOf("\n", start)) !== -1) {
+      yield pending.slice(start, newline);
+      start = newline + 1;
+    }
+    pending = pending.slice(start);
+  }
+  pending += decoder.decode();
+  if (pending !== "") yield pending;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const result = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    result.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return result;
+}

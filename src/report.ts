@@ -1,0 +1,141 @@
+/**
+ * What the build log and the build page show: the pod's output as it comes, the plugin's
+ * own lines (always marked `:kubernetes:` or `kubernetes plugin:`), and for an
+ * infrastructure failure a diagnosis with the recent Events, also as an annotation.
+ *
+ * @module
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import type { CoreV1Event } from "@kubernetes/client-node";
+import type { DiagnosisRow } from "./verdict.ts";
+
+const encoder = new TextEncoder();
+
+/** The build log: the hook's standard output. Writes wait for the reader (back-pressure). */
+export class Output {
+  readonly #sink: (bytes: Uint8Array) => Promise<void>;
+  #queue: Promise<void> = Promise.resolve();
+
+  /** Writes through `sink` (default: standard output). */
+  constructor(sink?: (bytes: Uint8Array) => Promise<void>) {
+    this.#sink = sink ?? writeStdout;
+  }
+
+  /** Writes text as is, after everything written before it. */
+  write(text: string): Promise<void> {
+    const bytes = encoder.encode(text);
+    this.#queue = this.#queue.then(() => this.#sink(bytes));
+    return this.#queue;
+  }
+
+  /** A Buildkite log group header: `---` collapsed, `+++` expanded, `~~~` collapsed and quiet. */
+  group(kind: "---" | "+++" | "~~~", title: string): Promise<void> {
+    return this.write(`${kind} :kubernetes: ${title}\n`);
+  }
+
+  /** One of the plugin's own lines. */
+  note(message: string): Promise<void> {
+    return this.write(`kubernetes plugin: ${message}\n`);
+  }
+}
+
+async function writeStdout(bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) offset += await Deno.stdout.write(bytes.subarray(offset));
+}
+
+function age(timestamp: Date | string | undefined, now: number): string {
+  if (!timestamp) return "?";
+  const seconds = Math.max(0, Math.round((now - new Date(timestamp).getTime()) / 1000));
+  return seconds < 120 ? `${seconds}s` : `${Math.round(seconds / 60)}m`;
+}
+
+/** The most recent events, newest last, at most `limit`. */
+export function recentEvents(events: CoreV1Event[], limit = 10): CoreV1Event[] {
+  const time = (event: CoreV1Event) =>
+    new Date(
+      event.lastTimestamp ?? event.eventTime ?? event.firstTimestamp ??
+        event.metadata?.creationTimestamp ?? 0,
+    ).getTime();
+  return [...events].sort((a, b) => time(a) - time(b)).slice(-limit);
+}
+
+/** The diagnosis of an infrastructure failure: what failed where, then the recent Events. */
+export function diagnosisText(rows: DiagnosisRow[], events: CoreV1Event[], now: number): string {
+  const lines: string[] = [];
+  for (const row of rows) {
+    const parts = [
+      row.container && `container: ${row.container}`,
+      row.image && `image: ${row.image}`,
+      row.reason && `reason: ${row.reason}`,
+      row.message && `message: ${row.message}`,
+    ].filter(Boolean);
+    if (parts.length) lines.push(parts.join("\n"));
+  }
+  const recent = recentEvents(events);
+  if (recent.length > 0) {
+    lines.push("recent events:");
+    for (const event of recent) {
+      const object = `${event.involvedObject.kind}/${event.involvedObject.name}`;
+      const count = (event.count ?? 1) > 1 ? ` (x${event.count})` : "";
+      lines.push(
+        `  ${
+          age(event.lastTimestamp ?? event.eventTime ?? event.firstTimestamp, now).padStart(4)
+        }  ` +
+          `${(event.type ?? "").padEnd(7)}  ${(event.reason ?? "").padEnd(18)}  ${object}: ${
+            event.message ?? ""
+          }${count}`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+/** The markdown of the build annotation for an infrastructure failure. */
+export function annotationMarkdown(summary: string, diagnosis: string): string {
+  return `**:kubernetes: ${summary}**\n\n\`\`\`\n${diagnosis.replaceAll("```", "'''")}\n\`\`\`\n`;
+}
+
+function agentBinary(env: Record<string, string | undefined>): string | undefined {
+  const candidates = [
+    env.BUILDKITE_BIN_PATH && join(env.BUILDKITE_BIN_PATH, "buildkite-agent"),
+    ...(env.PATH ?? "").split(":").filter(Boolean).map((dir) => join(dir, "buildkite-agent")),
+  ];
+  return candidates.find((path): path is string => Boolean(path) && existsSync(path!));
+}
+
+/**
+ * Adds a build annotation with `buildkite-agent annotate`, when the agent and its job token
+ * are at hand. Best effort: a failure is reported, never fatal; gives up after 5 seconds.
+ */
+export async function annotate(
+  markdown: string,
+  context: string,
+  env: Record<string, string | undefined>,
+  output: Output,
+): Promise<void> {
+  const binary = agentBinary(env);
+  if (!binary || !env.BUILDKITE_AGENT_ACCESS_TOKEN) return;
+  const result = await new Promise<string | undefined>((resolve) => {
+    const child = spawn(binary, ["annotate", "--style", "error", "--context", context], {
+      env: process.env,
+      stdio: ["pipe", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr!.on("data", (chunk) => stderr += chunk);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      resolve(error.message);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? undefined : `exit ${code}: ${stderr.trim().split("\n").at(-1) ?? ""}`);
+    });
+    child.stdin!.end(markdown);
+  });
+  if (result) await output.note(`could not add the build annotation (${result})`);
+}

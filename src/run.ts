@@ -1,0 +1,205 @@
+/**
+ * The `command` hook: configuration → manifest → submit → follow → verdict, and on
+ * SIGTERM, SIGINT or SIGHUP (the agent's cancel), delete the Job and exit within seconds.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import type { V1Pod } from "@kubernetes/client-node";
+import YAML from "yaml";
+import { loadConfiguration } from "./config/mod.ts";
+import { EXIT, UserError } from "./exit_status.ts";
+import { followJob } from "./follow/mod.ts";
+import { Api, ApiError, loadKubeConfig, resolveNamespace } from "./kube/client.ts";
+import { paths, submit } from "./kube/submit.ts";
+import { type Placement, renderStep } from "./render/mod.ts";
+import { STEP_CONTAINER } from "./render/job.ts";
+import { annotate, annotationMarkdown, diagnosisText, Output } from "./report.ts";
+
+type Env = Record<string, string | undefined>;
+
+const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+type SignalName = keyof typeof SIGNALS;
+
+/** How long the deletions on cancel may take in all. */
+const CANCEL_BUDGET_MS = 3000;
+
+/** The agent's own pod, whose placement `use-agent-node-affinity` copies. */
+async function agentPlacement(api: Api, env: Env, namespace: string): Promise<Placement> {
+  let name = env.POD_NAME || env.HOSTNAME;
+  if (!name) {
+    try {
+      name = readFileSync("/etc/hostname", "utf8").trim();
+    } catch {
+      name = undefined;
+    }
+  }
+  const podNamespace = env.POD_NAMESPACE || namespace;
+  if (!name) {
+    throw new UserError(
+      "option `use-agent-node-affinity`: cannot tell the agent's pod name (set POD_NAME, as the agent chart does)",
+    );
+  }
+  try {
+    const pod = await api.request<V1Pod>("GET", paths.pod(podNamespace, name), {
+      timeoutMs: 30_000,
+    });
+    return {
+      affinity: pod.spec?.affinity,
+      tolerations: pod.spec?.tolerations,
+      nodeSelector: pod.spec?.nodeSelector,
+    };
+  } catch (error) {
+    throw new UserError(
+      `option \`use-agent-node-affinity\`: cannot read the agent's pod ${podNamespace}/${name}: ${
+        (error as Error).message
+      }`,
+    );
+  }
+}
+
+/** Deletes the Job (Background propagation, so its pod goes too) and its Secret. */
+async function deleteStep(
+  api: Api,
+  namespace: string,
+  name: string,
+  timeoutMs: number,
+): Promise<string[]> {
+  const body = { propagationPolicy: "Background" };
+  const results = await Promise.allSettled([
+    api.request("DELETE", paths.job(namespace, name), { body, timeoutMs }),
+    api.request("DELETE", paths.secret(namespace, name), { body, timeoutMs }),
+  ]);
+  return results.flatMap((result, index) =>
+    result.status === "rejected" &&
+      !(result.reason instanceof ApiError && result.reason.status === 404)
+      ? [`${index === 0 ? "Job" : "Secret"}: ${(result.reason as Error).message}`]
+      : []
+  );
+}
+
+/** Runs the step described by a hook's environment; returns the hook's exit status. */
+export async function run(env: Env): Promise<number> {
+  const output = new Output();
+  const cancel = new AbortController();
+  let received: SignalName | undefined;
+  const listeners = (Object.keys(SIGNALS) as SignalName[]).map((signal) => {
+    const listener = () => {
+      received ??= signal;
+      cancel.abort(new Error(`cancelled by ${signal}`));
+    };
+    Deno.addSignalListener(signal, listener);
+    return () => Deno.removeSignalListener(signal, listener);
+  });
+
+  const config = loadConfiguration(env);
+  for (const warning of config.warnings) await output.note(`warning: ${warning}`);
+  const { config: kubeConfig, source } = loadKubeConfig(env);
+  const namespace = resolveNamespace(config.options.namespace, kubeConfig, source);
+  const api = new Api(kubeConfig);
+  const debug = env.BUILDKITE_KUBERNETES_PLUGIN_DEBUG === "true"
+    ? (message: string) => output.note(`debug: ${message}`)
+    : undefined;
+  let name: string | undefined;
+  let submitted = false;
+
+  const step = async (): Promise<number> => {
+    const placement = config.options["use-agent-node-affinity"]
+      ? await agentPlacement(api, env, namespace)
+      : undefined;
+    const rendered = await renderStep(config, { placement });
+    name = rendered.job.metadata!.name!;
+    if (config.options["print-resulting-job-spec"]) {
+      const shown = await renderStep(config, { placement, redact: true });
+      await output.group("~~~", "Job spec");
+      await output.write(
+        [shown.job, ...(shown.secret ? [shown.secret] : [])]
+          .map((object) => YAML.stringify(object, { lineWidth: 0 })).join("---\n"),
+      );
+    }
+    await output.group("~~~", `Creating Job ${namespace}/${name}`);
+    submitted = true;
+    const submittedAt = Date.now();
+    const job = await submit(api, namespace, rendered, {
+      signal: cancel.signal,
+      onRetry: (message) => output.note(message),
+    });
+    const verdict = await followJob({
+      api,
+      namespace,
+      job,
+      output,
+      limits: {
+        pendingTimeoutMs: config.options["pending-timeout"] * 1000,
+        imagePullGraceMs: config.options["image-pull-grace"] * 1000,
+        stepContainer: STEP_CONTAINER,
+      },
+      submittedAt,
+      signal: cancel.signal,
+      debug,
+    });
+    if (verdict.diagnosis) {
+      const podEvents = verdict.pod
+        ? await api.request<{ items: [] }>("GET", paths.events(namespace), {
+          query: { fieldSelector: `involvedObject.uid=${verdict.pod.metadata!.uid}` },
+          timeoutMs: 10_000,
+        }).then((list) => list.items).catch(() => [])
+        : [];
+      const jobEvents = await api.request<{ items: [] }>("GET", paths.events(namespace), {
+        query: { fieldSelector: `involvedObject.uid=${job.metadata!.uid}` },
+        timeoutMs: 10_000,
+      }).then((list) => list.items).catch(() => []);
+      const text = diagnosisText(verdict.diagnosis, [...podEvents, ...jobEvents], Date.now());
+      await output.group("+++", `Kubernetes: ${verdict.summary}`);
+      await output.write(`${text}\n`);
+      await annotate(
+        annotationMarkdown(verdict.summary, text),
+        `kubernetes-${config.step.jobId}`,
+        env,
+        output,
+      );
+    } else if (verdict.summary) {
+      await output.group("~~~", verdict.summary);
+    }
+    if (verdict.stuck) {
+      const problems = await deleteStep(api, namespace, name, 10_000);
+      await output.note(
+        problems.length
+          ? `could not delete the stuck Job ${name}: ${problems.join("; ")}`
+          : `deleted the stuck Job ${name}`,
+      );
+    }
+    return verdict.exitStatus;
+  };
+
+  const cancelled = new Promise<number>((resolve) => {
+    cancel.signal.addEventListener("abort", async () => {
+      const signal = received ?? "SIGTERM";
+      let message = `Cancelled (${signal})`;
+      if (submitted && name) {
+        const problems = await deleteStep(api, namespace, name, CANCEL_BUDGET_MS);
+        message += problems.length
+          ? `: could not delete Job ${namespace}/${name}: ${problems.join("; ")}`
+          : `: deleted Job ${namespace}/${name}`;
+      }
+      await output.group("+++", message);
+      resolve(128 + SIGNALS[signal]);
+    }, { once: true });
+  });
+
+  try {
+    return await Promise.race([
+      step().catch((error) => {
+        if (cancel.signal.aborted) return cancelled;
+        throw error;
+      }),
+      cancelled,
+    ]);
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(`${(error as Error).message}`, EXIT.internal.code);
+  } finally {
+    listeners.forEach((remove) => remove());
+    api.close();
+  }
+}

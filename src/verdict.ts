@@ -1,0 +1,397 @@
+/**
+ * Pure: what the observed Job, pods and events mean for the step. Either "wait" (with the
+ * time at which a grace period or timeout runs out), or the step's exit status with a one
+ * line summary and a diagnosis. Every container is read by name, never by position.
+ *
+ * @module
+ */
+import type { CoreV1Event, V1ContainerStatus, V1Job, V1Pod } from "@kubernetes/client-node";
+import { EXIT } from "./exit_status.ts";
+
+/** What the follower has seen so far. */
+export interface Observation {
+  /** The Job as last seen; undefined before the first list. */
+  job?: V1Job;
+  /** The Job was deleted before it finished. */
+  jobDeleted: boolean;
+  /** The Job's pods, oldest first. */
+  pods: V1Pod[];
+  /** Names of pods that were deleted before they finished. */
+  deletedPods: ReadonlySet<string>;
+  /** Events whose object is the Job. */
+  jobEvents: CoreV1Event[];
+  /**
+   * When (ms, local clock) each condition was first seen: `pod:<name>` for a pod,
+   * `<pod>/<container>/<reason>` for a waiting reason.
+   */
+  firstSeen: ReadonlyMap<string, number>;
+  /** Now (ms, local clock). */
+  now: number;
+  /** When the Job was created (ms, local clock). */
+  submittedAt: number;
+}
+
+/** The step's limits, from its options. */
+export interface Limits {
+  /** `pending-timeout` in ms; 0 for none. */
+  pendingTimeoutMs: number;
+  /** `image-pull-grace` in ms. */
+  imagePullGraceMs: number;
+  /** The name of the step's container. */
+  stepContainer: string;
+}
+
+/** One row of a diagnosis: what went wrong where. */
+export interface DiagnosisRow {
+  /** The container concerned. */
+  container?: string;
+  /** Its image. */
+  image?: string;
+  /** The reason Kubernetes gives. */
+  reason?: string;
+  /** Kubernetes' message. */
+  message?: string;
+}
+
+/** The judgement on the observation. */
+export type Verdict =
+  | { done: false; recheckAt?: number }
+  | {
+    done: true;
+    /** The hook's exit status. */
+    exitStatus: number;
+    /** One line saying what happened; empty when the step simply succeeded. */
+    summary: string;
+    /** Details for infrastructure failures, printed with the recent events. */
+    diagnosis?: DiagnosisRow[];
+    /** The pod the verdict is about, if any. */
+    pod?: V1Pod;
+    /** Whether the Job is still running (stuck) and should be deleted now. */
+    stuck: boolean;
+  };
+
+const FAIL_AT_ONCE = new Set(["InvalidImageName", "ErrImageNeverPull"]);
+const PULL_FAILURES = new Set(["ErrImagePull", "ImagePullBackOff", "ImageInspectError"]);
+const CREATE_FAILURES = new Set([
+  "CreateContainerConfigError",
+  "CreateContainerError",
+  "PreStartHookError",
+  "RunContainerError",
+]);
+
+const SIGNALS: Record<number, string> = {
+  1: "SIGHUP",
+  2: "SIGINT",
+  3: "SIGQUIT",
+  6: "SIGABRT",
+  9: "SIGKILL",
+  11: "SIGSEGV",
+  13: "SIGPIPE",
+  14: "SIGALRM",
+  15: "SIGTERM",
+};
+
+/** How long a deleted pod waits for the Job's conditions to explain it. */
+const DELETION_GRACE_MS = 2000;
+
+function condition(job: V1Job | undefined, type: string) {
+  return job?.status?.conditions?.find((c) => c.type === type && c.status === "True");
+}
+
+function deadlineFailure(job: V1Job | undefined): boolean {
+  return (condition(job, "Failed") ?? condition(job, "FailureTarget"))?.reason ===
+    "DeadlineExceeded";
+}
+
+function timeoutSummary(job: V1Job | undefined): string {
+  const deadline = job?.spec?.activeDeadlineSeconds;
+  return `The step exceeded its timeout of ${
+    deadline !== undefined ? seconds(deadline * 1000) : "?"
+  } ` +
+    "(the Job's activeDeadlineSeconds, from the step's timeout_in_minutes); Kubernetes stopped it.";
+}
+
+/** Whether the Job has finished, and how. */
+export function jobOutcome(job: V1Job | undefined): "succeeded" | "failed" | undefined {
+  if (condition(job, "Complete") || condition(job, "SuccessCriteriaMet")) return "succeeded";
+  if (condition(job, "Failed") || condition(job, "FailureTarget")) return "failed";
+  return undefined;
+}
+
+function statuses(pod: V1Pod): { init: boolean; status: V1ContainerStatus }[] {
+  return [
+    ...(pod.status?.initContainerStatuses ?? []).map((status) => ({ init: true, status })),
+    ...(pod.status?.containerStatuses ?? []).map((status) => ({ init: false, status })),
+  ];
+}
+
+function imageOf(pod: V1Pod, container: string): string | undefined {
+  const spec = pod.spec;
+  return [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])]
+    .find((c) => c.name === container)?.image;
+}
+
+function memoryLimit(pod: V1Pod, container: string): string | undefined {
+  return pod.spec?.containers.find((c) => c.name === container)?.resources?.limits?.memory;
+}
+
+/** Whether any container of the pod has started (the pod is past scheduling and pulling). */
+function started(pod: V1Pod): boolean {
+  return statuses(pod).some(({ status }) => status.state?.running || status.state?.terminated);
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 1000)}s`;
+}
+
+/** The verdict on a terminated step container. */
+function terminatedVerdict(pod: V1Pod, limits: Limits, status: V1ContainerStatus) {
+  const terminated = status.state!.terminated!;
+  const code = terminated.exitCode;
+  const name = limits.stepContainer;
+  let summary = code === 0 ? "" : `The step's command exited with status ${code}.`;
+  if (terminated.reason === "OOMKilled") {
+    const limit = memoryLimit(pod, name);
+    summary = `The step container was killed for using more memory than its limit` +
+      `${limit ? ` of ${limit}` : ""} (OOMKilled, exit status ${code}).`;
+  } else if (terminated.reason === "DeadlineExceeded") {
+    summary =
+      `The step container was stopped at the pod's deadline (DeadlineExceeded, exit status ${code}).`;
+  } else if (terminated.signal) {
+    summary = `The step container was killed by signal ${terminated.signal}` +
+      `${
+        SIGNALS[terminated.signal] ? ` (${SIGNALS[terminated.signal]})` : ""
+      }, exit status ${code}.`;
+  } else if (code > 128 && code - 128 in SIGNALS) {
+    summary = `The step's command was killed by ${SIGNALS[code - 128]} (exit status ${code}).`;
+  }
+  return { done: true as const, exitStatus: code, summary, pod, stuck: false };
+}
+
+/** Judges what the observation means for the step. */
+export function judge(observation: Observation, limits: Limits): Verdict {
+  const { job, pods, now } = observation;
+  if (!job && !observation.jobDeleted) return { done: false };
+  const outcome = jobOutcome(job);
+  const retries = (job?.spec?.backoffLimit ?? 0) > 0 && outcome === undefined;
+  const pod = pods.at(-1);
+
+  if (pod) {
+    for (const { init, status } of statuses(pod)) {
+      const terminated = status.state?.terminated;
+      if (!terminated) continue;
+      if (!init && status.name === limits.stepContainer) {
+        if (terminated.exitCode !== 0 && retries) return { done: false };
+        const verdict = terminatedVerdict(pod, limits, status);
+        if (terminated.exitCode !== 0 && deadlineFailure(job)) {
+          verdict.summary = `${
+            timeoutSummary(job)
+          } The step container ended with status ${terminated.exitCode}.`;
+        }
+        return verdict;
+      }
+      if (init && terminated.exitCode !== 0) {
+        if (retries) return { done: false };
+        return {
+          done: true,
+          exitStatus: terminated.exitCode,
+          summary:
+            `The ${status.name === "bootstrap" ? "checkout" : "init"} container "${status.name}" ` +
+            `failed with exit status ${terminated.exitCode}${
+              terminated.reason ? ` (${terminated.reason})` : ""
+            }; ` +
+            "the step's command did not run.",
+          diagnosis: [{
+            container: status.name,
+            image: imageOf(pod, status.name),
+            reason: terminated.reason,
+            message: terminated.message,
+          }],
+          pod,
+          stuck: false,
+        };
+      }
+    }
+  }
+
+  if (observation.jobDeleted) {
+    return {
+      done: true,
+      exitStatus: EXIT.lost.code,
+      summary: "The Job was deleted by someone else before the step finished.",
+      pod,
+      stuck: false,
+    };
+  }
+
+  if (outcome === "failed") {
+    const failed = condition(job, "Failed") ?? condition(job, "FailureTarget");
+    if (failed?.reason === "DeadlineExceeded") {
+      return {
+        done: true,
+        exitStatus: 143,
+        summary: timeoutSummary(job),
+        diagnosis: [{ reason: failed.reason, message: failed.message }],
+        pod,
+        stuck: false,
+      };
+    }
+    return {
+      done: true,
+      exitStatus: EXIT.lost.code,
+      summary: `The Job failed (${
+        failed?.reason ?? "no reason given"
+      }) without a result from the step container.`,
+      diagnosis: [{ reason: failed?.reason, message: failed?.message }],
+      pod,
+      stuck: false,
+    };
+  }
+  if (outcome === "succeeded") {
+    return { done: true, exitStatus: 0, summary: "", pod, stuck: false };
+  }
+
+  if (pod && observation.deletedPods.has(pod.metadata!.name!)) {
+    // The Job's own account (a deadline, a failure) travels on another watch; give it a moment.
+    const deletedAt = observation.firstSeen.get(`deleted:${pod.metadata!.name}`) ?? now;
+    if (now - deletedAt < DELETION_GRACE_MS) {
+      return { done: false, recheckAt: deletedAt + DELETION_GRACE_MS };
+    }
+    return {
+      done: true,
+      exitStatus: EXIT.lost.code,
+      summary: `The pod ${
+        pod.metadata!.name
+      } was deleted by someone else before the step finished.`,
+      pod,
+      stuck: true,
+    };
+  }
+  const disruption = pod?.status?.conditions?.find((c) =>
+    c.type === "DisruptionTarget" && c.status === "True"
+  );
+  if (pod && (pod.status?.reason === "Evicted" || disruption)) {
+    return {
+      done: true,
+      exitStatus: EXIT.lost.code,
+      summary: `The pod ${pod.metadata!.name} was evicted or disrupted: ` +
+        `${pod.status?.message ?? disruption?.message ?? pod.status?.reason}.`,
+      diagnosis: [{
+        reason: pod.status?.reason ?? disruption?.reason,
+        message: pod.status?.message ?? disruption?.message,
+      }],
+      pod,
+      stuck: true,
+    };
+  }
+  if (pod && pod.status?.phase === "Failed") {
+    return {
+      done: true,
+      exitStatus: pod.status.reason === "DeadlineExceeded" ? 143 : EXIT.lost.code,
+      summary: `The pod ${pod.metadata!.name} failed (${pod.status.reason ?? "no reason"}): ${
+        pod.status.message ?? ""
+      }`.trim(),
+      diagnosis: [{ reason: pod.status.reason, message: pod.status.message }],
+      pod,
+      stuck: false,
+    };
+  }
+
+  let recheckAt: number | undefined;
+  const deadlineAt = (at: number) => {
+    recheckAt = recheckAt === undefined ? at : Math.min(recheckAt, at);
+  };
+
+  if (pod) {
+    const podName = pod.metadata!.name!;
+    for (const { status } of statuses(pod)) {
+      const reason = status.state?.waiting?.reason;
+      if (!reason) continue;
+      const row = {
+        container: status.name,
+        image: imageOf(pod, status.name) ?? status.image,
+        reason,
+        message: status.state!.waiting!.message,
+      };
+      if (FAIL_AT_ONCE.has(reason)) {
+        return {
+          done: true,
+          exitStatus: EXIT.invalidImage.code,
+          summary: `The image of container "${status.name}" cannot be used: ${reason}.`,
+          diagnosis: [row],
+          pod,
+          stuck: true,
+        };
+      }
+      const pull = PULL_FAILURES.has(reason);
+      if (!pull && !CREATE_FAILURES.has(reason)) continue;
+      const since =
+        observation.firstSeen.get(`${podName}/${status.name}/${pull ? "pull" : "create"}`) ?? now;
+      if (now - since < limits.imagePullGraceMs) {
+        deadlineAt(since + limits.imagePullGraceMs);
+        continue;
+      }
+      return {
+        done: true,
+        exitStatus: pull ? EXIT.imagePull.code : EXIT.containerConfig.code,
+        summary: pull
+          ? `The image of container "${status.name}" could not be pulled for ${
+            seconds(now - since)
+          } (${reason}).`
+          : `Container "${status.name}" could not be created for ${
+            seconds(now - since)
+          } (${reason}).`,
+        diagnosis: [row],
+        pod,
+        stuck: true,
+      };
+    }
+  }
+
+  if (!pod) {
+    const failedCreate = observation.jobEvents.filter((e) => e.reason === "FailedCreate").at(-1);
+    if (failedCreate) {
+      return {
+        done: true,
+        exitStatus: EXIT.noPod.code,
+        summary: `The Job could not create its pod: ${failedCreate.message ?? "FailedCreate"}`,
+        diagnosis: [{ reason: "FailedCreate", message: failedCreate.message }],
+        stuck: true,
+      };
+    }
+  }
+
+  if (limits.pendingTimeoutMs > 0 && (!pod || !started(pod))) {
+    const since = pod
+      ? Math.max(
+        observation.submittedAt,
+        observation.firstSeen.get(`pod:${pod.metadata!.name}`) ?? now,
+      )
+      : observation.submittedAt;
+    if (now - since >= limits.pendingTimeoutMs) {
+      const scheduled = pod?.status?.conditions?.find((c) => c.type === "PodScheduled");
+      const unschedulable = scheduled?.status === "False";
+      return {
+        done: true,
+        exitStatus: EXIT.pending.code,
+        summary: !pod
+          ? `No pod was created within pending-timeout (${seconds(limits.pendingTimeoutMs)}).`
+          : unschedulable
+          ? `The pod could not be scheduled within pending-timeout (${
+            seconds(limits.pendingTimeoutMs)
+          }): ${scheduled?.message ?? scheduled?.reason ?? "Unschedulable"}`
+          : `The pod did not start within pending-timeout (${seconds(limits.pendingTimeoutMs)}).`,
+        diagnosis: [{
+          reason: unschedulable
+            ? scheduled?.reason ?? "Unschedulable"
+            : pod?.status?.phase ?? "NoPod",
+          message: scheduled?.message,
+        }],
+        pod,
+        stuck: true,
+      };
+    }
+    deadlineAt(since + limits.pendingTimeoutMs);
+  }
+  return { done: false, recheckAt };
+}
