@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { startTcpProxy } from "./tcp_proxy.ts";
+
+async function echoServer(): Promise<{ port: number; close: () => void }> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  (async () => {
+    for await (const conn of listener) {
+      conn.readable.pipeTo(conn.writable).catch(() => {});
+    }
+  })().catch(() => {});
+  return { port: (listener.addr as Deno.NetAddr).port, close: () => listener.close() };
+}
+
+async function roundTrip(conn: Deno.Conn, text: string): Promise<string> {
+  await conn.write(new TextEncoder().encode(text));
+  const buffer = new Uint8Array(64);
+  const read = await conn.read(buffer);
+  return read === null ? "" : new TextDecoder().decode(buffer.subarray(0, read));
+}
+
+Deno.test("the proxy forwards bytes and cutAll drops open connections", async () => {
+  const echo = await echoServer();
+  await using proxy = startTcpProxy(`127.0.0.1:${echo.port}`);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+  assert.equal(await roundTrip(conn, "ping"), "ping");
+  assert.equal(proxy.open, 1);
+  proxy.cutAll();
+  assert.equal(await conn.read(new Uint8Array(8)), null);
+  conn.close();
+  const again = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+  assert.equal(await roundTrip(again, "pong"), "pong");
+  assert.equal(proxy.accepted, 2);
+  again.close();
+  echo.close();
+});
+
+Deno.test("the proxy can cut connections on a schedule", async () => {
+  const echo = await echoServer();
+  await using proxy = startTcpProxy(`127.0.0.1:${echo.port}`, { cutEveryMs: 50 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+  assert.equal(await roundTrip(conn, "x"), "x");
+  // The read returns once the scheduled cut closes the connection.
+  assert.equal(await conn.read(new Uint8Array(8)), null);
+  conn.close();
+  echo.close();
+});

@@ -1,0 +1,175 @@
+/**
+ * How tests get a cluster. `deno task test` (tests/run.ts) starts ONE local control plane
+ * for the whole run in a temporary directory and exports `KBK_TEST_KUBECONFIG` and
+ * `KBK_TEST_CLUSTER_DIR`; tests never use the user's own KUBECONFIG.
+ *
+ * ```ts
+ * import { freshNamespace, testCluster } from "../cluster/testing.ts";
+ *
+ * Deno.test("a job that exits 3 fails", async () => {
+ *   const cluster = testCluster();
+ *   await using namespace = await freshNamespace();
+ *   const batch = cluster.kubeConfig.makeApiClient(k8s.BatchV1Api);
+ *   // … create a Job in namespace.name, then waitFor() the state you expect.
+ * });
+ * ```
+ *
+ * - `testCluster()`: the shared cluster's kubeconfig path, a client-node `KubeConfig`, and
+ *   a plain `ApiClient`.
+ * - `waitFor(api, collectionPath, name, predicate, { timeoutMs })`: watch one object until
+ *   it is in the state a test expects (never sleep and look).
+ * - `freshNamespace()`: a new namespace `t-<random>` whose `default` ServiceAccount exists
+ *   (so pods can be created at once); disposing it deletes the namespace.
+ * - `startTcpProxy(cluster)`: the API server behind a loopback TCP proxy, with a kubeconfig
+ *   that goes through it; `cutAll()` drops every connection, `cutEveryMs` does so
+ *   periodically.
+ * - `privateControlPlane()`: a control plane of the test's own (seconds to start), for tests
+ *   that restart the API server (`restartApiServer()`), which would disturb parallel tests
+ *   on the shared one.
+ *
+ * @module
+ */
+
+import * as k8s from "@kubernetes/client-node";
+import { ApiClient } from "./api_client.ts";
+import { down, restartApiServer, up, type UpOptions } from "./control_plane.ts";
+import { waitFor, type WaitOptions } from "./informer.ts";
+import { parseKubeconfig, readKubeconfig, renderKubeconfig } from "./kubeconfig.ts";
+import { startTcpProxy as startProxy, type TcpProxy, type TcpProxyOptions } from "./tcp_proxy.ts";
+
+export { waitFor, type WaitOptions };
+
+/** A cluster a test talks to. */
+export interface Cluster {
+  /** Path of an admin kubeconfig. */
+  kubeconfigPath: string;
+  /** The same, loaded for @kubernetes/client-node. */
+  kubeConfig: k8s.KubeConfig;
+  /** A plain REST client (see `api_client.ts`); shared, do not close it. */
+  api: ApiClient;
+  /** The control plane's state directory. */
+  stateDir: string;
+}
+
+let shared: Cluster | undefined;
+
+/** The run's shared cluster; throws when the tests were not started by `deno task test`. */
+export function testCluster(): Cluster {
+  if (shared) return shared;
+  const kubeconfigPath = Deno.env.get("KBK_TEST_KUBECONFIG");
+  const stateDir = Deno.env.get("KBK_TEST_CLUSTER_DIR");
+  if (!kubeconfigPath || !stateDir) {
+    throw new Error(
+      "KBK_TEST_KUBECONFIG is not set: run the tests with `deno task test` (tests/run.ts), " +
+        "which starts a local control plane for them",
+    );
+  }
+  shared = clusterAt(kubeconfigPath, stateDir);
+  return shared;
+}
+
+function clusterAt(kubeconfigPath: string, stateDir: string): Cluster {
+  const kubeConfig = new k8s.KubeConfig();
+  kubeConfig.loadFromFile(kubeconfigPath);
+  const api = new ApiClient(parseKubeconfig(Deno.readTextFileSync(kubeconfigPath), kubeconfigPath));
+  return { kubeconfigPath, kubeConfig, api, stateDir };
+}
+
+/** A namespace for one test. */
+export interface Namespace extends AsyncDisposable {
+  name: string;
+  /** Deletes the namespace (and so everything in it); called by `await using`. */
+  delete(): Promise<void>;
+}
+
+/**
+ * Creates a namespace `t-<random>` in `cluster` (default: the shared one) and waits, by
+ * watching, until its `default` ServiceAccount exists.
+ */
+export async function freshNamespace(cluster: Cluster = testCluster()): Promise<Namespace> {
+  const name = `t-${crypto.randomUUID().slice(0, 8)}`;
+  await cluster.api.post("/api/v1/namespaces", {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name, labels: { "kbk.test/namespace": "true" } },
+  });
+  await waitFor(cluster.api, `/api/v1/namespaces/${name}/serviceaccounts`, "default", Boolean, {
+    timeoutMs: 30_000,
+    description: "be created by the serviceaccount controller",
+  });
+  const remove = async () => {
+    await cluster.api.delete(`/api/v1/namespaces/${name}`, {
+      apiVersion: "v1",
+      kind: "DeleteOptions",
+      propagationPolicy: "Background",
+    }).catch(() => {});
+  };
+  return { name, delete: remove, [Symbol.asyncDispose]: remove };
+}
+
+/** A proxy in front of a cluster's API server. */
+export interface ApiProxy extends TcpProxy {
+  /** `https://127.0.0.1:<proxy port>` */
+  url: string;
+  /** A kubeconfig file whose server is the proxy. */
+  kubeconfigPath: string;
+  /** The same, loaded for @kubernetes/client-node. */
+  kubeConfig: k8s.KubeConfig;
+}
+
+/** Puts `cluster`'s API server behind a TCP proxy (see `tcp_proxy.ts`). */
+export async function startTcpProxy(
+  cluster: Cluster = testCluster(),
+  options: TcpProxyOptions = {},
+): Promise<ApiProxy> {
+  const connection = await readKubeconfig(cluster.kubeconfigPath);
+  const target = new URL(connection.server);
+  const proxy = startProxy(`${target.hostname}:${target.port}`, options);
+  const url = `https://127.0.0.1:${proxy.port}`;
+  const kubeconfigPath = await Deno.makeTempFile({ prefix: "kbk-proxy-", suffix: ".kubeconfig" });
+  await Deno.writeTextFile(kubeconfigPath, renderKubeconfig({ ...connection, server: url }));
+  const kubeConfig = new k8s.KubeConfig();
+  kubeConfig.loadFromFile(kubeconfigPath);
+  const close = async () => {
+    await proxy.close();
+    await Deno.remove(kubeconfigPath).catch(() => {});
+  };
+  return Object.assign(proxy, {
+    url,
+    kubeconfigPath,
+    kubeConfig,
+    close,
+    [Symbol.asyncDispose]: close,
+  });
+}
+
+/** A control plane of one test's own. */
+export interface PrivateControlPlane extends Cluster, AsyncDisposable {
+  /** Restarts kube-apiserver in place (same port and arguments); resolves once it is ready. */
+  restartApiServer(): Promise<void>;
+  /** Stops everything and removes the state directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a control plane (and node agent) for one test, in a temporary directory. Dispose
+ * of it (`await using`) to stop it.
+ */
+export async function privateControlPlane(
+  options: Omit<UpOptions, "stateDir"> = {},
+): Promise<PrivateControlPlane> {
+  const stateDir = await Deno.makeTempDir({ prefix: "kbk-private-cluster-" });
+  const { state } = await up({ ...options, stateDir });
+  const cluster = clusterAt(state.kubeconfig, stateDir);
+  const stop = async () => {
+    cluster.api.close();
+    await down(stateDir);
+    await Deno.remove(stateDir, { recursive: true });
+  };
+  return {
+    ...cluster,
+    restartApiServer: () => restartApiServer(stateDir),
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
