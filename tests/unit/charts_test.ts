@@ -5,16 +5,22 @@
  * external metrics API.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import YAML from "yaml";
 import { validateOptions } from "../../src/config/mod.ts";
 import { decodeFlattened } from "../../src/config/sources.ts";
 import { DEFAULT_INIT_IMAGE } from "../../src/version.ts";
-import { parseBinaryPaths } from "../cluster/binaries.ts";
+import {
+  binaryPath,
+  fullValues,
+  helm,
+  helmTemplate,
+  KUBERNETES_VERSION,
+  run,
+  type TemplateOptions,
+} from "../helm.ts";
 
-const REPO = resolve(import.meta.dirname!, "../..");
 const NAMESPACE = "ci";
 
 /** A rendered Kubernetes object, loosely typed: the tests read the fields they check. */
@@ -40,41 +46,9 @@ const AGENT_RULES: Record<string, Rule> = {
   secrets: { apiGroups: [""], resources: ["secrets"], verbs: ["create", "delete"] },
 };
 
-/** The pinned helm; only helm, as the Kubernetes binaries need not be built for these tests. */
-function helmPath(): string {
-  const result = spawnSync(join(REPO, "scripts/build-binaries"), ["--paths", "--only", "helm"], {
-    encoding: "utf8",
-  });
-  const { helm } = parseBinaryPaths(result.stdout);
-  assert.ok(
-    result.status === 0 && helm,
-    "helm is not built: run scripts/build-binaries --only helm",
-  );
-  return helm;
-}
-
-const HELM = helmPath();
-// A helm built from source assumes Kubernetes v1.20, older than the charts' kubeVersion.
-const KUBE_VERSION = readFileSync(join(REPO, "scripts/build-binaries"), "utf8")
-  .match(/^KUBERNETES_VERSION=(\S+)$/m)![1];
-
-function helm(args: string[]): string {
-  const result = spawnSync(HELM, args, { cwd: REPO, encoding: "utf8" });
-  assert.equal(result.status, 0, `helm ${args.join(" ")}\n${result.stdout}${result.stderr}`);
-  return result.stdout;
-}
-
-interface RenderOptions {
-  valuesFile?: string;
-  set?: string[];
-}
-
-function render(chart: string, options: RenderOptions = {}): Manifest[] {
-  const args = ["template", "release", `charts/${chart}`, "--namespace", NAMESPACE];
-  args.push("--kube-version", KUBE_VERSION);
-  if (options.valuesFile) args.push("--values", options.valuesFile);
-  for (const value of options.set ?? []) args.push("--set", value);
-  return YAML.parseAllDocuments(helm(args)).map((doc) => doc.toJS()).filter(Boolean);
+function render(chart: string, options: Omit<TemplateOptions, "namespace"> = {}): Manifest[] {
+  const text = helmTemplate(chart, { namespace: NAMESPACE, ...options });
+  return YAML.parseAllDocuments(text).map((doc) => doc.toJS()).filter(Boolean);
 }
 
 function only(manifests: Manifest[], kind: string, namespace?: string): Manifest {
@@ -110,13 +84,11 @@ function pluginDefaults(manifests: Manifest[]): Record<string, string> {
   );
 }
 
-const FULL = (chart: string) => `charts/${chart}/ci/full-values.yaml`;
-
 for (const chart of ["agent", "buildscaler"]) {
-  for (const valuesFile of [undefined, FULL(chart)]) {
+  for (const valuesFile of [undefined, fullValues(chart)]) {
     const label = valuesFile ? "every value set" : "default values";
     Deno.test(`${chart} chart: helm lint --strict passes with ${label}`, () => {
-      const args = ["lint", "--strict", `charts/${chart}`, "--kube-version", KUBE_VERSION];
+      const args = ["lint", "--strict", `charts/${chart}`, "--kube-version", KUBERNETES_VERSION];
       helm(valuesFile ? [...args, "--values", valuesFile] : args);
     });
 
@@ -136,11 +108,14 @@ for (const chart of ["agent", "buildscaler"]) {
 
 Deno.test("a value the schema does not know is refused, naming it", () => {
   for (const chart of ["agent", "buildscaler"]) {
-    const result = spawnSync(
-      HELM,
-      ["template", `charts/${chart}`, "--kube-version", KUBE_VERSION, "--set", "agentToken.tokn=x"],
-      { cwd: REPO, encoding: "utf8" },
-    );
+    const result = run(binaryPath("helm"), [
+      "template",
+      `charts/${chart}`,
+      "--kube-version",
+      KUBERNETES_VERSION,
+      "--set",
+      "agentToken.tokn=x",
+    ]);
     assert.notEqual(result.status, 0, chart);
     assert.match(result.stderr, /tokn/, chart);
   }
@@ -176,7 +151,7 @@ for (const name of Object.keys(AGENT_RULES)) {
 }
 
 Deno.test("agent Role: repeated in each of rbac.namespaces, bound to the one ServiceAccount", () => {
-  const manifests = render("agent", { valuesFile: FULL("agent") });
+  const manifests = render("agent", { valuesFile: fullValues("agent") });
   for (const namespace of [NAMESPACE, "buildkite-steps"]) {
     const role = only(manifests, "Role", namespace);
     assert.deepEqual(sortRules(role.rules), sortRules(Object.values(AGENT_RULES)));
@@ -209,7 +184,7 @@ Deno.test("agent Deployment: starts the agent with its token, queue and own pod'
 });
 
 Deno.test("agent Deployment: existing Secrets are referenced, not created", () => {
-  const manifests = render("agent", { valuesFile: FULL("agent") });
+  const manifests = render("agent", { valuesFile: fullValues("agent") });
   const env = Object.fromEntries(container(manifests).env.map((e: Manifest) => [e.name, e]));
   assert.deepEqual(env.BUILDKITE_AGENT_TOKEN.valueFrom.secretKeyRef, {
     name: "buildkite-secrets",
@@ -289,7 +264,7 @@ Deno.test("agent plugin defaults: each option becomes the variable the agent wou
 });
 
 Deno.test("agent plugin defaults: the program decodes them into valid options", () => {
-  const env = pluginDefaults(render("agent", { valuesFile: FULL("agent") }));
+  const env = pluginDefaults(render("agent", { valuesFile: fullValues("agent") }));
   const decoded = decodeFlattened(env);
   assert.deepEqual(decoded.values, {
     "agent-token-secret-name": "buildkite-secrets",
@@ -312,7 +287,7 @@ Deno.test("agent plugin defaults: the program decodes them into valid options", 
 
 Deno.test("agent HPA: off by default; on, it scales the Deployment on the queue's busy agents", () => {
   assert.ok(!render("agent").some((m) => m.kind === "HorizontalPodAutoscaler"));
-  const manifests = render("agent", { valuesFile: FULL("agent") });
+  const manifests = render("agent", { valuesFile: fullValues("agent") });
   const hpa = only(manifests, "HorizontalPodAutoscaler");
   assert.equal(hpa.apiVersion, "autoscaling/v2");
   assert.deepEqual(hpa.spec.scaleTargetRef, {
@@ -385,7 +360,7 @@ Deno.test("buildscaler: an aggregated external metrics API with delegated auth",
 });
 
 Deno.test("buildscaler: every value reaches the Deployment, APIService and RBAC", () => {
-  const manifests = render("buildscaler", { valuesFile: FULL("buildscaler") });
+  const manifests = render("buildscaler", { valuesFile: fullValues("buildscaler") });
   const pod = only(manifests, "Deployment").spec.template.spec;
   const [scaler] = pod.containers;
   assert.deepEqual(scaler.args, [
