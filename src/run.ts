@@ -150,7 +150,7 @@ export async function run(env: Env): Promise<number> {
         timeoutMs: 10_000,
       }).then((list) => list.items).catch(() => []);
       const text = diagnosisText(verdict.diagnosis, [...podEvents, ...jobEvents], Date.now());
-      await output.group("+++", `Kubernetes: ${verdict.summary}`);
+      await output.group("+++", verdict.summary);
       await output.write(`${text}\n`);
       await annotate(
         annotationMarkdown(verdict.summary, text),
@@ -162,11 +162,12 @@ export async function run(env: Env): Promise<number> {
       await output.group("~~~", verdict.summary);
     }
     if (verdict.stuck) {
+      // A Job that cannot finish the step would keep its pod waiting or running: remove it now.
       const problems = await deleteStep(api, namespace, name, 10_000);
       await output.note(
         problems.length
-          ? `could not delete the stuck Job ${name}: ${problems.join("; ")}`
-          : `deleted the stuck Job ${name}`,
+          ? `could not delete Job ${namespace}/${name}: ${problems.join("; ")}`
+          : `deleted Job ${namespace}/${name}`,
       );
     }
     return verdict.exitStatus;

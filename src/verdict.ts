@@ -168,6 +168,46 @@ function terminatedVerdict(pod: V1Pod, limits: Limits, status: V1ContainerStatus
   return { done: true as const, exitStatus: code, summary, pod, stuck: false };
 }
 
+/**
+ * A pod deleted (or being deleted) by someone else before its step container succeeded. The
+ * kubelet stops the containers first, so their exit statuses say nothing about the command.
+ * The Job's own deletions (a deadline) are told apart by its condition, which travels on
+ * another watch: a deletion gets a moment for it to arrive.
+ */
+function deletedFromOutside(
+  observation: Observation,
+  pod: V1Pod,
+  limits: Limits,
+): Verdict | undefined {
+  const name = pod.metadata!.name!;
+  const deleting = observation.deletedPods.has(name) ||
+    pod.metadata?.deletionTimestamp !== undefined;
+  // A Job that fails because this pod was deleted is still the deletion's doing; only the
+  // Job's own deadline deletes its pods.
+  if (
+    !deleting || deadlineFailure(observation.job) || jobOutcome(observation.job) === "succeeded"
+  ) {
+    return undefined;
+  }
+  const step = pod.status?.containerStatuses?.find((status) =>
+    status.name === limits.stepContainer
+  );
+  if (step?.state?.terminated?.exitCode === 0) return undefined;
+  const since = observation.firstSeen.get(`deleted:${name}`) ?? observation.now;
+  if (observation.now - since < DELETION_GRACE_MS) {
+    return { done: false, recheckAt: since + DELETION_GRACE_MS };
+  }
+  const code = step?.state?.terminated?.exitCode;
+  return {
+    done: true,
+    exitStatus: EXIT.lost.code,
+    summary: `The pod ${name} was deleted by someone else before the step finished` +
+      (code === undefined ? "." : ` (its container was stopped with status ${code}).`),
+    pod,
+    stuck: true,
+  };
+}
+
 /** Judges what the observation means for the step. */
 export function judge(observation: Observation, limits: Limits): Verdict {
   const { job, pods, now } = observation;
@@ -177,6 +217,8 @@ export function judge(observation: Observation, limits: Limits): Verdict {
   const pod = pods.at(-1);
 
   if (pod) {
+    const lost = deletedFromOutside(observation, pod, limits);
+    if (lost) return lost;
     for (const { init, status } of statuses(pod)) {
       const terminated = status.state?.terminated;
       if (!terminated) continue;
@@ -251,22 +293,6 @@ export function judge(observation: Observation, limits: Limits): Verdict {
     return { done: true, exitStatus: 0, summary: "", pod, stuck: false };
   }
 
-  if (pod && observation.deletedPods.has(pod.metadata!.name!)) {
-    // The Job's own account (a deadline, a failure) travels on another watch; give it a moment.
-    const deletedAt = observation.firstSeen.get(`deleted:${pod.metadata!.name}`) ?? now;
-    if (now - deletedAt < DELETION_GRACE_MS) {
-      return { done: false, recheckAt: deletedAt + DELETION_GRACE_MS };
-    }
-    return {
-      done: true,
-      exitStatus: EXIT.lost.code,
-      summary: `The pod ${
-        pod.metadata!.name
-      } was deleted by someone else before the step finished.`,
-      pod,
-      stuck: true,
-    };
-  }
   const disruption = pod?.status?.conditions?.find((c) =>
     c.type === "DisruptionTarget" && c.status === "True"
   );
@@ -365,7 +391,7 @@ export function judge(observation: Observation, limits: Limits): Verdict {
     const since = pod
       ? Math.max(
         observation.submittedAt,
-        observation.firstSeen.get(`pod:${pod.metadata!.name}`) ?? now,
+        observation.firstSeen.get(`pod:${pod.metadata!.name}`) ?? observation.submittedAt,
       )
       : observation.submittedAt;
     if (now - since >= limits.pendingTimeoutMs) {

@@ -135,11 +135,11 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
         firstSeen.set(`${podName}/${status.name}/${kind}`, now);
       }
     }
+    if ((deleted || pod.metadata?.deletionTimestamp) && !firstSeen.has(`deleted:${podName}`)) {
+      firstSeen.set(`deleted:${podName}`, now);
+    }
     if (deleted) {
-      if (!terminal(pod)) {
-        deletedPods.add(podName);
-        firstSeen.set(`deleted:${podName}`, now);
-      }
+      if (!terminal(pod)) deletedPods.add(podName);
       for (const [key, entry] of progress) {
         if (!key.startsWith(`${podName}/`)) continue;
         entry.started.resolve();

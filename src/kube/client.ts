@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { existsSync, readFileSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
@@ -167,7 +168,11 @@ export class Api {
       ...(requestOptions.headers as Record<string, string> | undefined),
       Accept: "application/json",
     };
-    if (body !== undefined) headers["Content-Type"] = options.contentType ?? "application/json";
+    if (body !== undefined) {
+      headers["Content-Type"] = options.contentType ?? "application/json";
+      // Without an explicit length, a DELETE goes out with no body (and so no propagationPolicy).
+      headers["Content-Length"] = String(Buffer.byteLength(body));
+    }
     this.requests++;
     return await new Promise((resolve, reject) => {
       const transport = url.protocol === "https:" ? https : http;

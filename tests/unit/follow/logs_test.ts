@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { LogCursor, normaliseTimestamp } from "../../../src/follow/logs.ts";
+
+Deno.test("timestamps with trimmed fractions compare in time order", () => {
+  const a = normaliseTimestamp("2026-11-27T10:00:00.5Z")!;
+  const b = normaliseTimestamp("2026-11-27T10:00:00.123456789Z")!;
+  const c = normaliseTimestamp("2026-11-27T10:00:01Z")!;
+  assert.ok(b < a && a < c);
+  assert.equal(normaliseTimestamp("not a time"), undefined);
+});
+
+function feed(cursor: LogCursor, lines: string[]): string[] {
+  return lines.map((line) => cursor.accept(line)).filter((content): content is string =>
+    content !== undefined
+  );
+}
+
+Deno.test("a resumed stream repeats nothing, even lines sharing a timestamp", () => {
+  const cursor = new LogCursor();
+  const first = feed(cursor, [
+    "2026-11-27T10:00:00.1Z a",
+    "2026-11-27T10:00:00.2Z b",
+    "2026-11-27T10:00:00.2Z c",
+  ]);
+  assert.deepEqual(first, ["a", "b", "c"]);
+  assert.deepEqual(cursor.resume(), { sinceTime: "2026-11-27T10:00:00.2Z" });
+  // The API server passes sinceTime to the kubelet in whole seconds: earlier lines come again.
+  const second = feed(cursor, [
+    "2026-11-27T10:00:00.1Z a",
+    "2026-11-27T10:00:00.2Z b",
+    "2026-11-27T10:00:00.2Z c",
+    "2026-11-27T10:00:00.2Z d",
+    "2026-11-27T10:00:01Z e",
+  ]);
+  assert.deepEqual(second, ["d", "e"]);
+});
+
+Deno.test("a stream cut after some of the lines sharing a timestamp resumes after exactly those", () => {
+  const cursor = new LogCursor();
+  feed(cursor, ["2026-11-27T10:00:00Z x1", "2026-11-27T10:00:00Z x2"]);
+  cursor.resume();
+  assert.deepEqual(
+    feed(cursor, ["2026-11-27T10:00:00Z x1", "2026-11-27T10:00:00Z x2", "2026-11-27T10:00:00Z x3"]),
+    [
+      "x3",
+    ],
+  );
+  cursor.resume();
+  assert.deepEqual(
+    feed(cursor, ["2026-11-27T10:00:00Z x1", "2026-11-27T10:00:00Z x2", "2026-11-27T10:00:00Z x3"]),
+    [],
+  );
+});
+
+Deno.test("empty lines and lines with spaces keep their content", () => {
+  const cursor = new LogCursor();
+  assert.deepEqual(feed(cursor, ["2026-11-27T10:00:00Z ", "2026-11-27T10:00:01Z  two  spaces "]), [
+    "",
+    " two  spaces ",
+  ]);
+  assert.deepEqual(cursor.resume(), { sinceTime: "2026-11-27T10:00:01Z" });
+});
+
+Deno.test("a fresh cursor resumes from the start", () => {
+  assert.deepEqual(new LogCursor().resume(), {});
+});

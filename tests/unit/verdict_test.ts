@@ -1,0 +1,367 @@
+/** What observed Job, pod and event states mean for the step, one scenario per row. */
+import assert from "node:assert/strict";
+import type { CoreV1Event, V1ContainerState, V1Job, V1Pod } from "@kubernetes/client-node";
+import { EXIT } from "../../src/exit_status.ts";
+import { judge, type Observation, type Verdict } from "../../src/verdict.ts";
+
+const T0 = 1_000_000;
+const limits = { pendingTimeoutMs: 60_000, imagePullGraceMs: 30_000, stepContainer: "step" };
+
+function job(
+  conditions: { type: string; reason?: string; message?: string }[] = [],
+  backoffLimit = 0,
+): V1Job {
+  return {
+    metadata: { name: "j", uid: "job-uid" },
+    spec: { backoffLimit, activeDeadlineSeconds: 600, template: {} },
+    status: { conditions: conditions.map((c) => ({ ...c, status: "True" })) },
+  };
+}
+
+function pod(
+  name: string,
+  containers: { bootstrap?: V1ContainerState; step?: V1ContainerState },
+  extra: {
+    phase?: string;
+    reason?: string;
+    message?: string;
+    deleting?: boolean;
+    unschedulable?: string;
+  } = {},
+): V1Pod {
+  return {
+    metadata: {
+      name,
+      uid: `${name}-uid`,
+      creationTimestamp: new Date(T0) as unknown as Date,
+      ...(extra.deleting ? { deletionTimestamp: new Date(T0) as unknown as Date } : {}),
+    },
+    spec: {
+      initContainers: [{ name: "bootstrap", image: "agent:1" }],
+      containers: [{ name: "step", image: "alpine:3", resources: { limits: { memory: "1Gi" } } }],
+    },
+    status: {
+      phase: extra.phase ?? "Pending",
+      reason: extra.reason,
+      message: extra.message,
+      conditions: extra.unschedulable
+        ? [{
+          type: "PodScheduled",
+          status: "False",
+          reason: "Unschedulable",
+          message: extra.unschedulable,
+        }]
+        : [],
+      initContainerStatuses: containers.bootstrap
+        ? [{
+          name: "bootstrap",
+          image: "agent:1",
+          imageID: "",
+          ready: false,
+          restartCount: 0,
+          state: containers.bootstrap,
+        }]
+        : [],
+      containerStatuses: containers.step
+        ? [{
+          name: "step",
+          image: "alpine:3",
+          imageID: "",
+          ready: false,
+          restartCount: 0,
+          state: containers.step,
+        }]
+        : [],
+    },
+  };
+}
+
+const exited = (exitCode: number, more: Record<string, unknown> = {}): V1ContainerState => ({
+  terminated: { exitCode, ...more },
+});
+const waiting = (reason: string, message = `${reason} message`): V1ContainerState => ({
+  waiting: { reason, message },
+});
+const running: V1ContainerState = { running: { startedAt: new Date(T0) as unknown as Date } };
+
+function observe(partial: Partial<Observation>): Observation {
+  return {
+    job: job(),
+    jobDeleted: false,
+    pods: [],
+    deletedPods: new Set(),
+    jobEvents: [],
+    firstSeen: new Map(),
+    now: T0,
+    submittedAt: T0,
+    ...partial,
+  };
+}
+
+type Expect = { exitStatus: number; summary?: RegExp; stuck?: boolean } | {
+  wait: true;
+  recheckAt?: number;
+};
+
+const rows: [string, Observation, Expect][] = [
+  ["nothing listed yet", observe({ job: undefined }), { wait: true }],
+  [
+    "a step that succeeded",
+    observe({ pods: [pod("p", { bootstrap: exited(0), step: exited(0) })] }),
+    { exitStatus: 0 },
+  ],
+  [
+    "the command's exit status",
+    observe({ pods: [pod("p", { bootstrap: exited(0), step: exited(3) })] }),
+    { exitStatus: 3, summary: /exited with status 3/ },
+  ],
+  [
+    "a failed checkout container: its status, named",
+    observe({
+      pods: [
+        pod("p", { bootstrap: exited(128, { reason: "Error" }), step: waiting("PodInitializing") }),
+      ],
+    }),
+    {
+      exitStatus: 128,
+      summary: /checkout container "bootstrap" failed with exit status 128.*did not run/,
+    },
+  ],
+  [
+    "OOMKilled shows the memory limit",
+    observe({
+      pods: [pod("p", { bootstrap: exited(0), step: exited(137, { reason: "OOMKilled" }) })],
+    }),
+    { exitStatus: 137, summary: /memory than its limit of 1Gi \(OOMKilled, exit status 137\)/ },
+  ],
+  [
+    "killed by a signal",
+    observe({ pods: [pod("p", { bootstrap: exited(0), step: exited(137, { signal: 9 }) })] }),
+    { exitStatus: 137, summary: /killed by signal 9 \(SIGKILL\)/ },
+  ],
+  [
+    "the Job's deadline",
+    observe({
+      job: job([{ type: "Failed", reason: "DeadlineExceeded" }]),
+      pods: [pod("p", { step: running })],
+    }),
+    { exitStatus: 143, summary: /exceeded its timeout of 600s/ },
+  ],
+  [
+    "the Job's deadline with the container's own status",
+    observe({
+      job: job([{ type: "FailureTarget", reason: "DeadlineExceeded" }]),
+      pods: [pod("p", { bootstrap: exited(0), step: exited(143) })],
+    }),
+    { exitStatus: 143, summary: /exceeded its timeout.*ended with status 143/ },
+  ],
+  [
+    "SuccessCriteriaMet counts as success",
+    observe({ job: job([{ type: "SuccessCriteriaMet" }]) }),
+    { exitStatus: 0 },
+  ],
+  [
+    "invalid image name fails at once",
+    observe({ pods: [pod("p", { bootstrap: exited(0), step: waiting("InvalidImageName") })] }),
+    { exitStatus: EXIT.invalidImage.code, summary: /InvalidImageName/, stuck: true },
+  ],
+  [
+    "ErrImageNeverPull fails at once, also for the checkout container",
+    observe({ pods: [pod("p", { bootstrap: waiting("ErrImageNeverPull") })] }),
+    { exitStatus: EXIT.invalidImage.code, summary: /container "bootstrap"/, stuck: true },
+  ],
+  [
+    "an image pull failure within the grace waits until it ends",
+    observe({
+      pods: [pod("p", { bootstrap: exited(0), step: waiting("ImagePullBackOff") })],
+      firstSeen: new Map([["p/step/pull", T0]]),
+      now: T0 + 10_000,
+    }),
+    { wait: true, recheckAt: T0 + 30_000 },
+  ],
+  [
+    "an image pull failure beyond the grace",
+    observe({
+      pods: [pod("p", { bootstrap: exited(0), step: waiting("ErrImagePull") })],
+      firstSeen: new Map([["p/step/pull", T0]]),
+      now: T0 + 30_000,
+    }),
+    {
+      exitStatus: EXIT.imagePull.code,
+      summary: /could not be pulled for 30s \(ErrImagePull\)/,
+      stuck: true,
+    },
+  ],
+  [
+    "a missing Secret key beyond the grace",
+    observe({
+      pods: [pod("p", { bootstrap: exited(0), step: waiting("CreateContainerConfigError") })],
+      firstSeen: new Map([["p/step/create", T0 - 31_000]]),
+    }),
+    { exitStatus: EXIT.containerConfig.code, summary: /could not be created for 31s/, stuck: true },
+  ],
+  [
+    "unschedulable beyond pending-timeout",
+    observe({
+      pods: [
+        pod("p", {}, { unschedulable: "0/1 nodes are available: node(s) didn't match selector" }),
+      ],
+      now: T0 + 60_000,
+    }),
+    {
+      exitStatus: EXIT.pending.code,
+      summary: /could not be scheduled within pending-timeout \(60s\): 0\/1 nodes/,
+      stuck: true,
+    },
+  ],
+  [
+    "unschedulable within pending-timeout waits until it ends",
+    observe({
+      pods: [pod("p", {}, { unschedulable: "no nodes" })],
+      firstSeen: new Map([["pod:p", T0]]),
+      now: T0 + 1000,
+    }),
+    { wait: true, recheckAt: T0 + 60_000 },
+  ],
+  [
+    "a running checkout is not pending, however long it takes",
+    observe({
+      pods: [pod("p", { bootstrap: running, step: waiting("PodInitializing") })],
+      now: T0 + 3_600_000,
+    }),
+    { wait: true },
+  ],
+  [
+    "no pod and FailedCreate: fails at once",
+    observe({
+      jobEvents: [
+        {
+          reason: "FailedCreate",
+          message: 'serviceaccount "x" not found',
+          involvedObject: {},
+        } as CoreV1Event,
+      ],
+    }),
+    {
+      exitStatus: EXIT.noPod.code,
+      summary: /could not create its pod: serviceaccount "x" not found/,
+      stuck: true,
+    },
+  ],
+  ["no pod beyond pending-timeout", observe({ now: T0 + 60_000 }), {
+    exitStatus: EXIT.pending.code,
+    summary: /No pod was created/,
+  }],
+  ["the Job deleted from outside", observe({ job: job(), jobDeleted: true }), {
+    exitStatus: EXIT.lost.code,
+    summary: /Job was deleted/,
+  }],
+  [
+    "a pod being deleted from outside waits for the Job's account",
+    observe({
+      pods: [pod("p", { step: running }, { deleting: true })],
+      firstSeen: new Map([["deleted:p", T0]]),
+    }),
+    { wait: true, recheckAt: T0 + 2000 },
+  ],
+  [
+    "a pod deleted from outside: its stopped container says nothing about the command",
+    observe({
+      job: job([{ type: "Failed", reason: "BackoffLimitExceeded" }]),
+      pods: [pod("p", { bootstrap: exited(0), step: exited(143) }, { deleting: true })],
+      firstSeen: new Map([["deleted:p", T0 - 2000]]),
+    }),
+    { exitStatus: EXIT.lost.code, summary: /deleted by someone else.*stopped with status 143/ },
+  ],
+  [
+    "evicted",
+    observe({
+      pods: [
+        pod("p", { step: exited(137) }, {
+          phase: "Failed",
+          reason: "Evicted",
+          message: "low on memory",
+        }),
+      ],
+    }),
+    { exitStatus: 137 },
+  ],
+  [
+    "evicted before the step container reported",
+    observe({
+      pods: [
+        pod("p", { bootstrap: exited(0), step: running }, {
+          phase: "Failed",
+          reason: "Evicted",
+          message: "The node was low on resource: memory.",
+        }),
+      ],
+    }),
+    {
+      exitStatus: EXIT.lost.code,
+      summary: /evicted or disrupted: The node was low on resource: memory/,
+      stuck: true,
+    },
+  ],
+  [
+    "with retries left, a failed pod waits for the next",
+    observe({ job: job([], 2), pods: [pod("p", { bootstrap: exited(0), step: exited(1) })] }),
+    { wait: true },
+  ],
+  [
+    "with retries, the last pod decides",
+    observe({
+      job: job([{ type: "Failed", reason: "BackoffLimitExceeded" }], 1),
+      pods: [
+        pod("a", { bootstrap: exited(0), step: exited(1) }),
+        pod("b", { bootstrap: exited(0), step: exited(2) }),
+      ],
+    }),
+    { exitStatus: 2 },
+  ],
+];
+
+for (const [name, observation, expected] of rows) {
+  Deno.test(`verdict: ${name}`, () => {
+    const verdict: Verdict = judge(observation, limits);
+    if ("wait" in expected) {
+      assert.equal(verdict.done, false, JSON.stringify(verdict));
+      if (expected.recheckAt !== undefined) {
+        assert.equal(!verdict.done && verdict.recheckAt, expected.recheckAt);
+      }
+      return;
+    }
+    assert.ok(verdict.done, "a final verdict");
+    assert.equal(verdict.exitStatus, expected.exitStatus, verdict.summary);
+    if (expected.summary) assert.match(verdict.summary, expected.summary);
+    if (expected.stuck !== undefined) assert.equal(verdict.stuck, expected.stuck);
+  });
+}
+
+Deno.test("verdict: sidecars and extra init containers are read by name, not position", () => {
+  const p = pod("p", {});
+  p.status!.initContainerStatuses = [
+    { name: "setup", image: "x", imageID: "", ready: false, restartCount: 0, state: exited(0) },
+    {
+      name: "bootstrap",
+      image: "agent:1",
+      imageID: "",
+      ready: false,
+      restartCount: 0,
+      state: exited(0),
+    },
+  ];
+  p.status!.containerStatuses = [
+    { name: "sidecar", image: "redis", imageID: "", ready: true, restartCount: 0, state: running },
+    {
+      name: "step",
+      image: "alpine:3",
+      imageID: "",
+      ready: false,
+      restartCount: 0,
+      state: exited(5),
+    },
+  ];
+  const verdict = judge(observe({ pods: [p] }), limits);
+  assert.ok(verdict.done && verdict.exitStatus === 5);
+});
