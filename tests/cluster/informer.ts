@@ -233,3 +233,52 @@ export async function waitFor<T extends KubeObject>(
       JSON.stringify(last ?? null),
   );
 }
+
+/** Which objects of a collection `waitForMatch` watches. */
+export interface Selector {
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+/**
+ * Watches a collection (narrowed by `selector`) until some object satisfies `predicate`,
+ * and returns it. Throws on timeout, listing what was seen.
+ */
+export async function waitForMatch<T extends KubeObject>(
+  client: ApiClient,
+  collectionPath: string,
+  selector: Selector,
+  predicate: (object: T) => boolean,
+  options: WaitOptions,
+): Promise<T> {
+  const stop = new AbortController();
+  const signals = [stop.signal, AbortSignal.timeout(options.timeoutMs)];
+  if (options.signal) signals.push(options.signal);
+  const signal = AbortSignal.any(signals);
+  let matched: T | undefined;
+  let resolveMatch!: () => void;
+  const found = new Promise<void>((resolve) => resolveMatch = resolve);
+  const informer = new Informer<T>(client, {
+    path: collectionPath,
+    ...selector,
+    signal,
+    onChange: (change) => {
+      if (!matched && change.type !== "DELETED" && predicate(change.object)) {
+        matched = change.object;
+        resolveMatch();
+      }
+    },
+  });
+  const aborted = new Promise<void>((resolve) =>
+    signal.addEventListener("abort", () => resolve(), { once: true })
+  );
+  await Promise.race([found, aborted]);
+  stop.abort();
+  await informer.done;
+  if (matched) return matched;
+  throw new Error(
+    `timed out after ${options.timeoutMs} ms waiting for an object in ${collectionPath} ` +
+      `(${JSON.stringify(selector)})${options.description ? ` to ${options.description}` : ""}; ` +
+      `seen: ${JSON.stringify([...informer.store.values()])}`,
+  );
+}

@@ -319,3 +319,23 @@ export interface Event extends KubeObject {
   reportingComponent?: string;
   reportingInstance?: string;
 }
+
+/** A condition of a Job. */
+export interface JobCondition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason?: string;
+  message?: string;
+}
+
+/** A batch/v1 Job (the fields the harness tests read). */
+export interface Job extends KubeObject {
+  spec?: Record<string, unknown>;
+  status?: {
+    conditions?: JobCondition[];
+    active?: number;
+    succeeded?: number;
+    failed?: number;
+    terminating?: number;
+  };
+}

@@ -17,7 +17,9 @@
  * - `testCluster()`: the shared cluster's kubeconfig path, a client-node `KubeConfig`, and
  *   a plain `ApiClient`.
  * - `waitFor(api, collectionPath, name, predicate, { timeoutMs })`: watch one object until
- *   it is in the state a test expects (never sleep and look).
+ *   it is in the state a test expects (never sleep and look); `waitForMatch`, `waitForPod`
+ *   and `waitForEvent` do the same for the first object of a selection.
+ * - `readPodLog(cluster, namespace, pod, query)`: `pods/log` through the API server.
  * - `freshNamespace()`: a new namespace `t-<random>` whose `default` ServiceAccount exists
  *   (so pods can be created at once); disposing it deletes the namespace.
  * - `startTcpProxy(cluster)`: the API server behind a loopback TCP proxy, with a kubeconfig
@@ -33,11 +35,12 @@
 import * as k8s from "@kubernetes/client-node";
 import { ApiClient } from "./api_client.ts";
 import { down, restartApiServer, up, type UpOptions } from "./control_plane.ts";
-import { waitFor, type WaitOptions } from "./informer.ts";
+import { type Selector, waitFor, waitForMatch, type WaitOptions } from "./informer.ts";
+import type { Event, Pod } from "./kube_types.ts";
 import { parseKubeconfig, readKubeconfig, renderKubeconfig } from "./kubeconfig.ts";
 import { startTcpProxy as startProxy, type TcpProxy, type TcpProxyOptions } from "./tcp_proxy.ts";
 
-export { waitFor, type WaitOptions };
+export { type Selector, waitFor, waitForMatch, type WaitOptions };
 
 /** A cluster a test talks to. */
 export interface Cluster {
@@ -172,4 +175,64 @@ export async function privateControlPlane(
     stop,
     [Symbol.asyncDispose]: stop,
   };
+}
+
+/** Options of `readPodLog`: the `pods/log` query. */
+export interface PodLogQuery {
+  container?: string;
+  follow?: boolean;
+  timestamps?: boolean;
+  sinceTime?: string;
+  sinceSeconds?: number;
+  tailLines?: number;
+  limitBytes?: number;
+  previous?: boolean;
+}
+
+/** Reads `pods/log` through the API server (to its end, when following). */
+export async function readPodLog(
+  cluster: Cluster,
+  namespace: string,
+  pod: string,
+  query: PodLogQuery = {},
+): Promise<string> {
+  const response = await cluster.api.stream(
+    `/api/v1/namespaces/${namespace}/pods/${pod}/log`,
+    { ...query },
+  );
+  return await response.text();
+}
+
+/** Waits for the first pod matching `labelSelector` in `namespace` to satisfy `predicate`. */
+export function waitForPod(
+  cluster: Cluster,
+  namespace: string,
+  labelSelector: string,
+  predicate: (pod: Pod) => boolean,
+  options: WaitOptions,
+): Promise<Pod> {
+  return waitForMatch<Pod>(
+    cluster.api,
+    `/api/v1/namespaces/${namespace}/pods`,
+    { labelSelector },
+    predicate,
+    options,
+  );
+}
+
+/** Waits for an event about `objectName` in `namespace` that satisfies `predicate`. */
+export function waitForEvent(
+  cluster: Cluster,
+  namespace: string,
+  objectName: string,
+  predicate: (event: Event) => boolean,
+  options: WaitOptions,
+): Promise<Event> {
+  return waitForMatch<Event>(
+    cluster.api,
+    `/api/v1/namespaces/${namespace}/events`,
+    { fieldSelector: `involvedObject.name=${objectName}` },
+    predicate,
+    options,
+  );
 }

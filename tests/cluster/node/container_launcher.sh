@@ -77,11 +77,13 @@ problem=$(run chroot "$root" /bin/sh -c '
     if [ ! -e "$2" ]; then echo "exec: \"$2\": stat $2: no such file or directory"
     elif [ -d "$2" ] || [ ! -x "$2" ]; then echo "exec: \"$2\": permission denied"; fi ;;
   *)
-    found=$(command -v "$2") || found=
-    case $found in
-    /*) ;;
-    *) echo "exec: \"$2\": executable file not found in \$PATH" ;;
-    esac ;;
+    # exec looks the command up in PATH as a file, whatever the shell has built in.
+    found=
+    IFS=:
+    for dir in ${PATH-}; do
+      if [ -f "${dir:-.}/$2" ] && [ -x "${dir:-.}/$2" ]; then found=yes && break; fi
+    done
+    [ -n "$found" ] || echo "exec: \"$2\": executable file not found in \$PATH" ;;
   esac' sh "$workdir" "$1")
 [ -z "$problem" ] || fail "unable to start container process: $problem"
 

@@ -72,6 +72,14 @@ Deno.test("a container runs in its own root with its mounts, hostname and env", 
   });
 });
 
+Deno.test("a command is looked up as a file in PATH, even a shell builtin's name", async () => {
+  await withContainerDir(async (dir, cgroup) => {
+    const result = await startContainer(await spec(dir, cgroup, { argv: ["true"] }));
+    assert.ok(result.started);
+    assert.equal((await result.container.exited).exitCode, 0);
+  });
+});
+
 Deno.test("a missing command is a start error with runc's message", async () => {
   await withContainerDir(async (dir, cgroup) => {
     const result = await startContainer(await spec(dir, cgroup, { argv: ["no-such-command"] }));

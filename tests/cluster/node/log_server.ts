@@ -76,14 +76,19 @@ export function serveContainerLogs(options: LogServerOptions): Deno.HttpServer {
     signal: options.signal,
     onListen: () => {},
     onError: (error) => text(500, (error as Error).message),
-  }, (request) => handle(request, options));
+  }, (request, info) => {
+    // Followers stop when the client goes away or the response is done.
+    const done = new AbortController();
+    info.completed.catch(() => {}).finally(() => done.abort());
+    return handle(request, done.signal, options);
+  });
 }
 
 function text(status: number, body: string): Response {
   return new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
 }
 
-function handle(request: Request, options: LogServerOptions): Response {
+function handle(request: Request, signal: AbortSignal, options: LogServerOptions): Response {
   const url = new URL(request.url);
   const match = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
   if (request.method !== "GET" || !match) return text(404, "404 page not found");
@@ -102,7 +107,7 @@ function handle(request: Request, options: LogServerOptions): Response {
     decoded.query.previous,
   );
   if ("error" in selected) return text(400, selected.error);
-  const body = readContainerLog(selected.log, decoded.query, request.signal);
+  const body = readContainerLog(selected.log, decoded.query, signal);
   return new Response(body, {
     status: 200,
     headers: { "content-type": "text/plain", "cache-control": "no-cache, private" },

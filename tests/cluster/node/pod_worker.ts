@@ -72,7 +72,10 @@ export class PodWorker {
   #writer: StatusWriter;
   #startTime?: string;
   #sandbox: "none" | "ready" | "gone" = "none";
+  /** The pod's final phase, once decided (a deadline decides it before containers stop). */
   #terminal?: { phase: PodPhase; reason?: string; message?: string };
+  /** Everything has stopped and the final status is written. */
+  #finished = false;
   #stopping?: { reason: StopReason; graceMs: number };
   #stop = new AbortController();
   #configWaiters: (() => void)[] = [];
@@ -135,7 +138,7 @@ export class PodWorker {
     if (pod.metadata.deletionTimestamp) {
       const graceMs = (pod.metadata.deletionGracePeriodSeconds ?? 30) * 1000;
       this.#beginStop("deleted", graceMs);
-      if (this.#terminal) void this.#deleteFromApi();
+      if (this.#finished) void this.#deleteFromApi();
     }
   }
 
@@ -174,6 +177,7 @@ export class PodWorker {
     const apiStatus = this.#pod.status ?? {};
     if (isTerminal(apiStatus.phase)) {
       this.#adoptTerminal(apiStatus);
+      this.#finished = true;
       return this.#pod.metadata.deletionTimestamp ? await this.#deleteFromApi() : undefined;
     }
     if (this.#ranBefore(apiStatus)) {
@@ -503,13 +507,17 @@ export class PodWorker {
     if (seconds === undefined || !this.#startTime || this.#terminal) return;
     const remaining = Date.parse(this.#startTime) + seconds * 1000 - Date.now();
     this.#deadlineTimer = setTimeout(() => {
+      if (this.#stopping) return;
+      // Like the kubelet, the pod is Failed at once; its containers are stopped after.
+      this.#terminal = { phase: "Failed", reason: "DeadlineExceeded", message: DEADLINE_MESSAGE };
       this.#event(undefined, "Normal", "DeadlineExceeded", DEADLINE_MESSAGE);
+      this.#publish();
       this.#beginStop("deadline", (this.#pod.spec.terminationGracePeriodSeconds ?? 30) * 1000);
     }, Math.max(0, remaining));
   }
 
   #beginStop(reason: StopReason, graceMs: number): void {
-    if (this.#terminal) return;
+    if (this.#finished) return;
     const first = !this.#stopping;
     if (this.#stopping && this.#stopping.graceMs <= graceMs) return;
     // The first reason is the pod's story (a deadline, then a deletion: DeadlineExceeded).
@@ -531,13 +539,12 @@ export class PodWorker {
     const main = this.#records.filter((record) => !record.init).map((record) => record.status);
     let phase = podPhase(this.#pod.spec, init, main, true);
     if (!isTerminal(phase)) phase = "Failed";
-    this.#terminal = this.#stopping?.reason === "deadline"
-      ? { phase: "Failed", reason: "DeadlineExceeded", message: DEADLINE_MESSAGE }
-      : { phase };
+    this.#terminal ??= { phase };
     clearTimeout(this.#deadlineTimer);
     if (this.#sandbox === "ready") this.#sandbox = "gone";
     this.#publish();
     await this.#writer.flush();
+    this.#finished = true;
     if (this.#pod.metadata.deletionTimestamp) await this.#deleteFromApi();
   }
 

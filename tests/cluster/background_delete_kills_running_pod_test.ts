@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import type { Pod } from "./kube_types.ts";
+import { freshNamespace, testCluster, waitFor, waitForPod } from "./testing.ts";
+
+async function processesWith(marker: string): Promise<number[]> {
+  const found: number[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
+    const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`).catch(() => "");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    if (cmdline.includes(marker) && state !== "Z") found.push(Number(entry.name));
+  }
+  return found;
+}
+
+Deno.test("deleting a Job with Background propagation kills its running pod", async () => {
+  const cluster = testCluster();
+  await using namespace = await freshNamespace();
+  const ns = namespace.name;
+  const marker = `kbk-marker-${crypto.randomUUID()}`;
+  await cluster.api.post(`/apis/batch/v1/namespaces/${ns}/jobs`, {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name: "long-running" },
+    spec: {
+      backoffLimit: 0,
+      template: {
+        spec: {
+          restartPolicy: "Never",
+          terminationGracePeriodSeconds: 5,
+          containers: [{
+            name: "step",
+            image: "alpine:3.20",
+            command: ["sh", "-c", `sleep 300 # ${marker}`],
+          }],
+        },
+      },
+    },
+  });
+  const running = await waitForPod(
+    cluster,
+    ns,
+    "batch.kubernetes.io/job-name=long-running",
+    (pod) => pod.status?.containerStatuses?.[0]?.state.running !== undefined,
+    { timeoutMs: 60_000, description: "run" },
+  );
+  assert.ok((await processesWith(marker)).length > 0, "the container's process runs on the host");
+
+  await cluster.api.delete(`/apis/batch/v1/namespaces/${ns}/jobs/long-running`, {
+    apiVersion: "v1",
+    kind: "DeleteOptions",
+    propagationPolicy: "Background",
+  });
+  const pods = `/api/v1/namespaces/${ns}/pods`;
+  const name = running.metadata.name!;
+  const stopped = await waitFor<Pod>(
+    cluster.api,
+    pods,
+    name,
+    (pod) => pod === undefined || pod.status?.phase === "Failed",
+    { timeoutMs: 60_000, description: "be stopped" },
+  );
+  if (stopped) {
+    assert.equal(stopped.status?.containerStatuses?.[0].state.terminated?.exitCode, 143);
+  }
+  await waitFor<Pod>(cluster.api, pods, name, (pod) => pod === undefined, {
+    timeoutMs: 60_000,
+    description: "be deleted",
+  });
+  assert.deepEqual(await processesWith(marker), [], "no process of the pod is left");
+});
