@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startTcpProxy } from "./tcp_proxy.ts";
 
-async function echoServer(): Promise<{ port: number; close: () => void }> {
+function echoServer(): { port: number; close: () => void } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   (async () => {
     for await (const conn of listener) {
@@ -19,7 +19,7 @@ async function roundTrip(conn: Deno.Conn, text: string): Promise<string> {
 }
 
 Deno.test("the proxy forwards bytes and cutAll drops open connections", async () => {
-  const echo = await echoServer();
+  const echo = echoServer();
   await using proxy = startTcpProxy(`127.0.0.1:${echo.port}`);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
   assert.equal(await roundTrip(conn, "ping"), "ping");
@@ -35,7 +35,7 @@ Deno.test("the proxy forwards bytes and cutAll drops open connections", async ()
 });
 
 Deno.test("the proxy can cut connections on a schedule", async () => {
-  const echo = await echoServer();
+  const echo = echoServer();
   await using proxy = startTcpProxy(`127.0.0.1:${echo.port}`, { cutEveryMs: 50 });
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
   assert.equal(await roundTrip(conn, "x"), "x");
