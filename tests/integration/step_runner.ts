@@ -1,0 +1,118 @@
+/**
+ * Runs the plugin's `run` (and `cleanup`) the way the `command` hook does: as its own
+ * process, with a Buildkite job's environment, against the test cluster.
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { type Cluster, testCluster } from "../cluster/testing.ts";
+
+const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
+
+/** A step to run. */
+export interface StepOptions {
+  /** The namespace (the plugin's `namespace` option). */
+  namespace: string;
+  /** The plugin configuration; `namespace` is added. */
+  plugin: Record<string, unknown>;
+  /** The step's command (BUILDKITE_COMMAND); none when undefined. */
+  command?: string;
+  /** More variables for the hook's environment. */
+  env?: Record<string, string>;
+  /** The cluster (default: the shared one); a proxy's kubeconfig path goes here too. */
+  kubeconfigPath?: string;
+  /** Sends a signal to the program once its output matches. */
+  signal?: { when: RegExp; signal: Deno.Signal };
+  /** `run` (default) or `cleanup`. */
+  subcommand?: "run" | "cleanup";
+  /** The Buildkite job id (default: a fresh one). */
+  jobId?: string;
+}
+
+/** What the hook did. */
+export interface StepResult {
+  /** The hook's exit status. */
+  status: number;
+  /** Its standard output (the build log). */
+  stdout: string;
+  /** Its standard error. */
+  stderr: string;
+  /** How long it ran, in ms. */
+  durationMs: number;
+  /** When the signal was sent (performance.now()), if one was. */
+  signalledAt?: number;
+  /** When it exited (performance.now()). */
+  exitedAt: number;
+  /** The Buildkite job id it ran for. */
+  jobId: string;
+}
+
+/** A fresh Buildkite job id. */
+export function newJobId(): string {
+  return crypto.randomUUID();
+}
+
+/** The job's environment, as the agent gives it to a hook. */
+export function jobEnvironment(
+  options: StepOptions,
+  jobId: string,
+  cluster: Cluster = testCluster(),
+) {
+  return {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/root",
+    KUBECONFIG: options.kubeconfigPath ?? cluster.kubeconfigPath,
+    BUILDKITE: "true",
+    CI: "true",
+    BUILDKITE_JOB_ID: jobId,
+    BUILDKITE_BUILD_ID: "build-1",
+    BUILDKITE_BUILD_NUMBER: "1",
+    BUILDKITE_PIPELINE_SLUG: "scenario",
+    BUILDKITE_ORGANIZATION_SLUG: "acme",
+    BUILDKITE_AGENT_NAME: "test-agent",
+    BUILDKITE_PLUGIN_CONFIGURATION: JSON.stringify({
+      namespace: options.namespace,
+      ...options.plugin,
+    }),
+    ...(options.command !== undefined ? { BUILDKITE_COMMAND: options.command } : {}),
+    ...options.env,
+  };
+}
+
+/** Runs the program as the hook would and waits for it to exit. */
+export async function runStep(options: StepOptions): Promise<StepResult> {
+  const jobId = options.jobId ?? newJobId();
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--allow-all", MAIN, options.subcommand ?? "run"],
+    env: jobEnvironment(options, jobId),
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let signalledAt: number | undefined;
+  const decoder = new TextDecoder();
+  let stdout = "";
+  const readStdout = (async () => {
+    for await (const chunk of child.stdout) {
+      stdout += decoder.decode(chunk, { stream: true });
+      if (options.signal && signalledAt === undefined && options.signal.when.test(stdout)) {
+        signalledAt = performance.now();
+        child.kill(options.signal.signal);
+      }
+    }
+  })();
+  const stderrText = new Response(child.stderr).text();
+  const { code } = await child.status;
+  const exitedAt = performance.now();
+  await readStdout;
+  return {
+    status: code,
+    stdout,
+    stderr: await stderrText,
+    durationMs: exitedAt - started,
+    signalledAt,
+    exitedAt,
+    jobId,
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * A step that succeeds: the checkout container clones the repository with the real
+ * `buildkite-agent bootstrap`, the step runs in the checkout with `buildkite-agent` at hand
+ * and its job token from the per-step Secret, and the hook exits 0.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { freshNamespace, testCluster } from "../cluster/testing.ts";
+import { gitRepository } from "./fixtures.ts";
+import { runStep } from "./step_runner.ts";
+
+const TOKEN = "job-token-1234";
+
+Deno.test("a step succeeds: checkout, command with the agent and its token, exit 0", async () => {
+  await using namespace = await freshNamespace();
+  const repo = await gitRepository({ "README.md": "hello from the repository\n" });
+  const result = await runStep({
+    namespace: namespace.name,
+    plugin: { image: "alpine:3" },
+    command: [
+      "pwd",
+      "cat README.md",
+      "buildkite-agent --version",
+      'printf %s "$BUILDKITE_AGENT_ACCESS_TOKEN" | sha256sum',
+    ].join("\n"),
+    env: {
+      BUILDKITE_REPO: repo,
+      BUILDKITE_COMMIT: "HEAD",
+      BUILDKITE_BRANCH: "main",
+      BUILDKITE_PIPELINE_PROVIDER: "git",
+      BUILDKITE_COMMIT_RESOLVED: "true",
+      BUILDKITE_AGENT_ACCESS_TOKEN: TOKEN,
+    },
+  });
+  assert.equal(result.status, 0, result.stdout + result.stderr);
+  const checkout = result.stdout.indexOf("--- :kubernetes: checkout");
+  const step = result.stdout.indexOf("+++ :kubernetes: alpine:3");
+  assert.ok(checkout !== -1 && step > checkout, result.stdout);
+  assert.match(result.stdout.slice(checkout, step), /git clone/);
+  const hash = createHash("sha256").update(TOKEN).digest("hex");
+  assert.match(
+    result.stdout.slice(step),
+    new RegExp(
+      `^\\+\\+\\+ :kubernetes: alpine:3\\n/buildkite/builds/test-agent/acme/scenario\\n` +
+        `hello from the repository\\nbuildkite-agent version 3\\.\\d+\\.\\d+\\S*\\n${hash}  -\\n`,
+    ),
+  );
+  assert.equal(result.stdout.includes(TOKEN), false, "the token never reaches the log");
+  const jobs = await testCluster().api.get<{ items: unknown[] }>(
+    `/apis/batch/v1/namespaces/${namespace.name}/jobs`,
+  );
+  assert.equal(jobs.items.length, 1);
+  assert.equal(JSON.stringify(jobs.items).includes(TOKEN), false, "nor the Job");
+});
