@@ -1,8 +1,12 @@
 /**
- * Things integration scenarios need around a step: a git repository to check out.
+ * Things integration scenarios need around a step: a git repository to check out, the
+ * names the step's objects get, and what is left of them in the cluster.
  *
  * @module
  */
+import { createHash } from "node:crypto";
+import type { KubeList, KubeObject } from "../cluster/kube_types.ts";
+import { testCluster } from "../cluster/testing.ts";
 
 async function git(cwd: string, ...args: string[]): Promise<void> {
   const { code, stderr } = await new Deno.Command("git", {
@@ -30,4 +34,28 @@ export async function gitRepository(files: Record<string, string>): Promise<stri
   await git(dir, "add", "-A");
   await git(dir, "commit", "-q", "-m", "fixture");
   return dir;
+}
+
+/**
+ * The name the plugin gives a step's Job and Secret for the step runner's pipeline
+ * (`scenario`, build 1): computed here, independently of the product, from the job id.
+ */
+export function stepJobName(jobId: string): string {
+  return `scenario-1-${createHash("sha256").update(jobId).digest("hex").slice(0, 10)}`;
+}
+
+/** The kinds of object a step leaves behind, by their collection path. */
+const COLLECTIONS = {
+  jobs: (namespace: string) => `/apis/batch/v1/namespaces/${namespace}/jobs`,
+  pods: (namespace: string) => `/api/v1/namespaces/${namespace}/pods`,
+  secrets: (namespace: string) => `/api/v1/namespaces/${namespace}/secrets`,
+} as const;
+
+/** The names of the Jobs, pods or Secrets in a namespace, sorted, as the API lists them now. */
+export async function objectNames(
+  namespace: string,
+  kind: keyof typeof COLLECTIONS,
+): Promise<string[]> {
+  const list = await testCluster().api.get<KubeList<KubeObject>>(COLLECTIONS[kind](namespace));
+  return list.items.map((item) => item.metadata.name ?? "").sort();
 }

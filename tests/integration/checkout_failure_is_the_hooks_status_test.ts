@@ -1,0 +1,58 @@
+/**
+ * A step whose checkout fails (the repository does not exist): the hook ends with the
+ * checkout container's exit status, the log says that the checkout container `bootstrap`
+ * failed and the command did not run, and the step container never started.
+ */
+import assert from "node:assert/strict";
+import type { Pod } from "../cluster/kube_types.ts";
+import { freshNamespace, testCluster } from "../cluster/testing.ts";
+import { stepJobName } from "./fixtures.ts";
+import { runStep } from "./step_runner.ts";
+
+Deno.test("the checkout fails: the hook exits with bootstrap's status, the command never runs", async () => {
+  await using namespace = await freshNamespace();
+  const missing = `/tmp/kbk-missing-repository-${crypto.randomUUID()}`;
+  const result = await runStep({
+    namespace: namespace.name,
+    plugin: { image: "alpine:3" },
+    command: "echo the command ran",
+    env: {
+      BUILDKITE_REPO: missing,
+      BUILDKITE_COMMIT: "HEAD",
+      BUILDKITE_BRANCH: "main",
+      BUILDKITE_PIPELINE_PROVIDER: "git",
+      BUILDKITE_COMMIT_RESOLVED: "true",
+      // One attempt: the agent's default retries with back-off for half a minute.
+      BUILDKITE_CHECKOUT_ATTEMPTS: "1",
+    },
+  });
+  // buildkite-agent bootstrap ends with git's status when the clone fails.
+  assert.equal(result.status, 128, result.stdout + result.stderr);
+  const checkout = result.stdout.indexOf("--- :kubernetes: checkout\n");
+  const failure = result.stdout.indexOf(
+    '+++ :kubernetes: The checkout container "bootstrap" failed with exit status 128 (Error); ' +
+      "the step's command did not run.\n" +
+      "container: bootstrap\n" +
+      "image: quay.io/muhlba91/buildkite-agent:2.0.0\n" +
+      "reason: Error\n" +
+      "recent events:\n",
+  );
+  assert.ok(checkout !== -1 && failure > checkout, result.stdout);
+  assert.match(
+    result.stdout.slice(checkout, failure),
+    new RegExp(`fatal: repository '${missing}' does not exist`),
+  );
+  assert.doesNotMatch(result.stdout, /the command ran/);
+  assert.doesNotMatch(result.stdout, /:kubernetes: alpine:3/, "no group for the step container");
+
+  const pods = await testCluster().api.get<{ items: Pod[] }>(
+    `/api/v1/namespaces/${namespace.name}/pods`,
+    { labelSelector: `job-name=${stepJobName(result.jobId)}` },
+  );
+  assert.equal(pods.items.length, 1);
+  const status = pods.items[0].status!;
+  assert.equal(status.phase, "Failed");
+  assert.equal(status.initContainerStatuses![0].state.terminated?.exitCode, 128);
+  assert.equal(status.containerStatuses![0].name, "step");
+  assert.equal(status.containerStatuses![0].state.waiting?.reason, "PodInitializing");
+});
