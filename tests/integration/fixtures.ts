@@ -5,6 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { Informer } from "../cluster/informer.ts";
 import type { KubeList, KubeObject } from "../cluster/kube_types.ts";
 import { testCluster } from "../cluster/testing.ts";
 
@@ -58,4 +59,51 @@ export async function objectNames(
 ): Promise<string[]> {
   const list = await testCluster().api.get<KubeList<KubeObject>>(COLLECTIONS[kind](namespace));
   return list.items.map((item) => item.metadata.name ?? "").sort();
+}
+
+/**
+ * Waits, by watching, until no Job, pod or Secret of `kind` matching `labelSelector` is
+ * left in the namespace (pods of a deleted Job go a little later, by the garbage collector).
+ */
+export async function waitUntilNone(
+  namespace: string,
+  kind: keyof typeof COLLECTIONS,
+  options: { labelSelector?: string; timeoutMs: number },
+): Promise<void> {
+  const stop = new AbortController();
+  const signal = AbortSignal.any([stop.signal, AbortSignal.timeout(options.timeoutMs)]);
+  let synced = false;
+  let empty = false;
+  let resolveNone!: () => void;
+  const none = new Promise<void>((resolve) =>
+    resolveNone = () => {
+      empty = true;
+      resolve();
+    }
+  );
+  const informer: Informer<KubeObject> = new Informer<KubeObject>(testCluster().api, {
+    path: COLLECTIONS[kind](namespace),
+    labelSelector: options.labelSelector,
+    signal,
+    onChange: () => {
+      if (synced && informer.store.size === 0) resolveNone();
+    },
+    onSync: () => {
+      synced = true;
+      if (informer.store.size === 0) resolveNone();
+    },
+  });
+  const aborted = new Promise<void>((resolve) =>
+    signal.addEventListener("abort", () => resolve(), { once: true })
+  );
+  await Promise.race([none, aborted]);
+  stop.abort();
+  await informer.done;
+  if (!empty) {
+    throw new Error(
+      `timed out after ${options.timeoutMs} ms waiting for no ${kind} in ${namespace}` +
+        `${options.labelSelector ? ` (${options.labelSelector})` : ""}; left: ` +
+        [...informer.store.keys()].join(", "),
+    );
+  }
 }
