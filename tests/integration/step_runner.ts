@@ -21,6 +21,8 @@ export interface StepOptions {
   env?: Record<string, string>;
   /** The cluster (default: the shared one); a proxy's kubeconfig path goes here too. */
   kubeconfigPath?: string;
+  /** Called with the whole output so far, each time more arrives. */
+  onOutput?: (stdout: string) => void;
   /** Sends a signal to the program once its output matches. */
   signal?: { when: RegExp; signal: Deno.Signal };
   /** `run` (default) or `cleanup`. */
@@ -96,6 +98,7 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
   const readStdout = (async () => {
     for await (const chunk of child.stdout) {
       stdout += decoder.decode(chunk, { stream: true });
+      options.onOutput?.(stdout);
       if (options.signal && signalledAt === undefined && options.signal.when.test(stdout)) {
         signalledAt = performance.now();
         child.kill(options.signal.signal);
