@@ -90,6 +90,16 @@ export interface UpResult {
 
 const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "node-agent"] as const;
 
+// How long each component gets between SIGTERM and SIGKILL. kube-apiserver's graceful
+// shutdown waits up to a minute for its own loopback connections; nothing it would finish
+// in that time matters to a throwaway cluster (etcd keeps the data).
+const STOP_GRACE_MS: Record<string, number> = {
+  "node-agent": 15_000,
+  "kube-apiserver": 3_000,
+  "kube-controller-manager": 10_000,
+  etcd: 10_000,
+};
+
 const CONTROLLERS = [
   "job-controller",
   "ttl-after-finished-controller",
@@ -403,7 +413,7 @@ export async function down(
   const cgroup = state?.cgroup ?? clusterCgroup(dir);
   for (const component of [...(state?.components ?? [])].reverse()) {
     if (await isAlive(component)) log(`stopping ${component.name} (pid ${component.pid})`);
-    await stopProcessGroup(component, component.name === "node-agent" ? 15_000 : 10_000);
+    await stopProcessGroup(component, STOP_GRACE_MS[component.name] ?? 10_000);
   }
   const leftovers = (await cgroupProcesses(cgroup)).filter((pid) => pid !== Deno.pid);
   if (leftovers.length > 0) log(`killing ${leftovers.length} leftover process(es)`);
@@ -425,7 +435,7 @@ export async function restartApiServer(
   const component = state?.components.find((entry) => entry.name === "kube-apiserver");
   if (!state || !component) throw new Error(`no cluster is running in ${absolute(stateDir)}`);
   log(`stopping kube-apiserver (pid ${component.pid})`);
-  await stopProcessGroup(component, 10_000);
+  await stopProcessGroup(component, STOP_GRACE_MS["kube-apiserver"]);
   log("starting kube-apiserver again");
   const restarted = await launch(state, component.name, component.command, component.args);
   const client = new ApiClient(await readKubeconfig(state.kubeconfig));

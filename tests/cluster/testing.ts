@@ -133,8 +133,9 @@ export async function startTcpProxy(
   await Deno.writeTextFile(kubeconfigPath, renderKubeconfig({ ...connection, server: url }));
   const kubeConfig = new k8s.KubeConfig();
   kubeConfig.loadFromFile(kubeconfigPath);
+  const closeProxy = proxy.close;
   const close = async () => {
-    await proxy.close();
+    await closeProxy();
     await Deno.remove(kubeconfigPath).catch(() => {});
   };
   return Object.assign(proxy, {
