@@ -432,6 +432,8 @@ export class PodWorker {
         });
         const env = new Map([["HOSTNAME", this.#hostname()], ...Object.entries(image.config.env)]);
         for (const [key, value] of resolved) env.set(key, value);
+        // runc gives a container without HOME the home of its user (root here).
+        if (!env.has("HOME")) env.set("HOME", "/root");
         const mounts = await containerMounts(record.spec, volumes, env);
         for (const [target, source] of Object.entries(image.config.files)) {
           mounts.push({ source, target, readOnly: true });
