@@ -1,0 +1,65 @@
+/**
+ * A step with a timeout (`timeout_in_minutes: 1`, BUILDKITE_TIMEOUT=1) whose command runs
+ * longer: the Job's activeDeadlineSeconds stops it after 60 s, the hook exits 143, as a
+ * cancelled command would, and explains that the step's timeout was reached.
+ */
+import assert from "node:assert/strict";
+import type { Job } from "../cluster/kube_types.ts";
+import { freshNamespace, testCluster, waitFor } from "../cluster/testing.ts";
+import { stepJobName, waitUntilNone } from "./fixtures.ts";
+import { runStep } from "./step_runner.ts";
+
+const TIMEOUT = "The step exceeded its timeout of 60s (the Job's activeDeadlineSeconds, from " +
+  "the step's timeout_in_minutes); Kubernetes stopped it.";
+
+Deno.test("a step over its timeout is stopped after 60 s with 143 and the timeout explained", async () => {
+  await using namespace = await freshNamespace();
+  const result = await runStep({
+    namespace: namespace.name,
+    plugin: { image: "alpine:3", "init-image": "" },
+    command: "echo started\nsleep 300\necho finished",
+    env: { BUILDKITE_TIMEOUT: "1" },
+  });
+  const name = stepJobName(result.jobId);
+  assert.equal(result.status, 143, result.stdout + result.stderr);
+  assert.ok(
+    result.durationMs >= 60_000 && result.durationMs < 75_000,
+    `stopped after ${result.durationMs} ms`,
+  );
+  assert.ok(
+    result.stdout.startsWith(
+      `~~~ :kubernetes: Creating Job ${namespace.name}/${name}\n` +
+        "+++ :kubernetes: alpine:3\n" +
+        "started\n",
+    ),
+    result.stdout,
+  );
+  // Which the follower sees first decides the form: the Job's DeadlineExceeded condition
+  // (the summary with the Job's reason and message), or the step container's end after it.
+  assert.match(
+    result.stdout,
+    new RegExp(
+      `\\n(\\+\\+\\+ :kubernetes: ${escape(TIMEOUT)}\\n` +
+        "reason: DeadlineExceeded\\n" +
+        "message: Job was active longer than specified deadline\\n" +
+        "recent events:\\n(  .*\\n)+" +
+        `|~~~ :kubernetes: ${escape(TIMEOUT)} The step container ended with status 143\\.\\n)$`,
+    ),
+  );
+  assert.doesNotMatch(result.stdout, /finished/);
+
+  const job = await waitFor<Job>(
+    testCluster().api,
+    `/apis/batch/v1/namespaces/${namespace.name}/jobs`,
+    name,
+    (job) => job?.status?.conditions?.some((c) => c.type === "Failed") ?? false,
+    { timeoutMs: 30_000, description: "be marked Failed" },
+  );
+  const failed = job!.status!.conditions!.find((c) => c.type === "Failed")!;
+  assert.equal(failed.reason, "DeadlineExceeded");
+  await waitUntilNone(namespace.name, "pods", { timeoutMs: 30_000 });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
