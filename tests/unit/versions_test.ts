@@ -35,7 +35,7 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
 
-for (const readme of ["README.md", "charts/README.md"]) {
+for (const readme of ["README.md"]) {
   Deno.test(`${readme}, when present, shows the plugin and the image at ${VERSION} only`, () => {
     if (!existsSync(join(REPO, readme))) return;
     const text = read(readme);
