@@ -32,12 +32,12 @@ LABEL org.opencontainers.image.title="buildkite-agent" \
       org.opencontainers.image.base.name="docker.io/buildkite/agent:3.137.2-ubuntu-24.04"
 USER root
 # The checkout and the agent's plugin clones need git, ssh (ssh-agent, ssh-add) and CA
-# certificates. The base image tag fixes the Ubuntu release; the packages are not pinned to
+# certificates; tini is PID 1, reaping orphans and passing signals to the agent's group. The base image tag fixes the Ubuntu release; the packages are not pinned to
 # exact versions because the archive keeps only the latest security update of each.
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates git openssh-client \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates git openssh-client tini \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/dist/kubernetes-buildkite-plugin /usr/local/bin/kubernetes-buildkite-plugin
 COPY docker/entrypoint.sh /entrypoint.sh
-ENTRYPOINT ["/entrypoint.sh"]
+ENTRYPOINT ["/usr/bin/tini", "-g", "--", "/entrypoint.sh"]
 CMD ["start"]

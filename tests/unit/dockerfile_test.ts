@@ -230,10 +230,17 @@ Deno.test("the program is compiled by deno.json's compile task, and its output i
   }]);
 });
 
-Deno.test("the final image starts the entrypoint with `start`", () => {
+Deno.test("the final image starts the entrypoint under tini with `start`", () => {
   assert.deepEqual(stageInstructions(finalStage, "ENTRYPOINT").map((i) => JSON.parse(i.text)), [[
+    "/usr/bin/tini",
+    "-g",
+    "--",
     "/entrypoint.sh",
   ]]);
+  assert.ok(
+    stageInstructions(finalStage, "RUN").some((i) => /apt-get install[^&]*\btini\b/.test(i.text)),
+    "tini is installed",
+  );
   assert.deepEqual(stageInstructions(finalStage, "CMD").map((i) => JSON.parse(i.text)), [[
     "start",
   ]]);
