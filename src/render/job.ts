@@ -18,7 +18,7 @@ import type {
 import type { Configuration } from "../config/mod.ts";
 import { UserError } from "../exit_status.ts";
 import { annotations, jobName, labels } from "./names.ts";
-import { splitEnvironment } from "./secret.ts";
+import { escapeDollars, splitEnvironment } from "./secret.ts";
 
 /** Where the git mirrors are inside the pod when `git-mirrors-host-path` is set. */
 export const GIT_MIRRORS_PATH = "/buildkite/git-mirrors";
@@ -83,7 +83,9 @@ function commandOf(config: Configuration): { command?: string[]; args?: string[]
   let args: string[] | undefined;
   if (step.command !== undefined) {
     command = entrypoint ?? ["/bin/sh", "-e", "-c"];
-    args = [step.command];
+    // Shell text for the shell, as on any agent: the kubelet would otherwise expand its
+    // `$(NAME)` and turn its `$$` into `$`.
+    args = [escapeDollars(step.command)];
   } else {
     command = entrypoint;
     args = options.command;

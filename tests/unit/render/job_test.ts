@@ -35,6 +35,14 @@ const rows: Row[] = [
     assert.deepEqual(step(job).command, ["/bin/sh", "-e", "-c"]);
     assert.deepEqual(step(job).args, ["make test"]);
   }],
+  [
+    "the step's command reaches the shell as written, past the kubelet's $(NAME) expansion",
+    {},
+    (job) => {
+      assert.deepEqual(step(job).args, ["echo $$$$ '$$(HOME)' $$1"]);
+    },
+    { BUILDKITE_COMMAND: "echo $$ '$(HOME)' $1" },
+  ],
   ["command becomes args for the image's entrypoint", { command: ["--verbose", "run"] }, (job) => {
     assert.equal(step(job).command, undefined);
     assert.deepEqual(step(job).args, ["--verbose", "run"]);
