@@ -416,7 +416,10 @@ export async function down(
     await stopProcessGroup(component, STOP_GRACE_MS[component.name] ?? 10_000);
   }
   const leftovers = (await cgroupProcesses(cgroup)).filter((pid) => pid !== Deno.pid);
-  if (leftovers.length > 0) log(`killing ${leftovers.length} leftover process(es)`);
+  for (const pid of leftovers) {
+    const command = await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "");
+    log(`killing leftover process ${pid}: ${command.replaceAll("\0", " ").trim()}`);
+  }
   await killCgroup(cgroup);
   await removeCgroup(cgroup);
   const survivors = await processesUsing(dir);

@@ -140,7 +140,9 @@ export async function runNodeAgent(config: NodeAgentConfig, signal: AbortSignal)
   log(`node agent ready; serving logs on https://127.0.0.1:${config.port}`);
 
   await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
-  // The node is going away with the cluster: take its containers down with it.
+  // The node is going away with the cluster: start no more containers, and take the running
+  // ones down with it.
+  for (const worker of workers.values()) worker.removed();
   await killCgroup(config.cgroup).catch((error) => log(`stopping containers: ${error.message}`));
   await Promise.allSettled([
     server.finished,

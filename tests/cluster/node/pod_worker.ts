@@ -301,7 +301,7 @@ export class PodWorker {
     const image = await this.#ensureImage(record);
     if (!image) return undefined;
     const prepared = await this.#prepare(record, image, volumes);
-    if (!prepared) return undefined;
+    if (!prepared || this.#stopping) return undefined;
     const attempt = record.logs.length;
     const dir = `${this.#podDir}/containers/${record.spec.name}-${attempt}`;
     await Deno.mkdir(dir, { recursive: true });
