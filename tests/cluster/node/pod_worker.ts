@@ -377,7 +377,9 @@ export class PodWorker {
     };
     this.#setState(record, { running: { startedAt: apiTime(container.startedAt) } });
     this.#event(record, "Normal", "Started", "Container started");
-    if (this.#stopping) void container.stop(this.#stopping.graceMs);
+    // Stopping may have begun while the container started.
+    const graceMs = this.#stopGraceMs();
+    if (graceMs !== undefined) void container.stop(graceMs);
     const exit = await container.exited;
     record.running = undefined;
     await log.close();
@@ -516,6 +518,10 @@ export class PodWorker {
       this.#publish();
       this.#beginStop("deadline", (this.#pod.spec.terminationGracePeriodSeconds ?? 30) * 1000);
     }, Math.max(0, remaining));
+  }
+
+  #stopGraceMs(): number | undefined {
+    return this.#stopping?.graceMs;
   }
 
   #beginStop(reason: StopReason, graceMs: number): void {
