@@ -107,3 +107,72 @@ export async function waitUntilNone(
     );
   }
 }
+
+/** A request the fake Buildkite agent API received. */
+export interface AgentApiRequest {
+  method: string;
+  /** The path, e.g. `/v3/jobs/<job id>/artifacts`. */
+  path: string;
+  /** The `Authorization` header. */
+  authorization: string | null;
+  /** The JSON body, parsed. */
+  body: unknown;
+}
+
+/** A fake Buildkite agent API on a loopback port. */
+export interface FakeAgentApi extends AsyncDisposable {
+  /** What `BUILDKITE_AGENT_ENDPOINT` should be: `http://127.0.0.1:<port>/v3`. */
+  endpoint: string;
+  /** Every API request received, in order (uploads not included). */
+  requests: AgentApiRequest[];
+  /** The artifacts' files as uploaded: path → content. */
+  uploads: Map<string, string>;
+}
+
+/**
+ * Starts a fake Buildkite agent API for `buildkite-agent artifact upload`, as the agent
+ * (3.137) talks to it: `POST /v3/jobs/<job>/artifacts` creates a batch and answers with
+ * upload instructions (a form upload to this same server), `PUT` marks them finished. The
+ * pod's containers reach it since the node agent runs them in the host's network.
+ */
+export function fakeAgentApi(): FakeAgentApi {
+  const requests: AgentApiRequest[] = [];
+  const uploads = new Map<string, string>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (
+    request,
+  ) => {
+    const url = new URL(request.url);
+    if (url.pathname === "/uploads") {
+      const form = await request.formData();
+      uploads.set(String(form.get("key")), await (form.get("file") as File).text());
+      return new Response(null, { status: 201 });
+    }
+    const text = await request.text();
+    const body = text ? JSON.parse(text) : undefined;
+    requests.push({
+      method: request.method,
+      path: url.pathname,
+      authorization: request.headers.get("authorization"),
+      body,
+    });
+    if (!/^\/v3\/jobs\/[^/]+\/artifacts$/.test(url.pathname)) {
+      return Response.json({ message: "not faked" }, { status: 404 });
+    }
+    if (request.method === "PUT") return Response.json({});
+    const artifacts = (body as { artifacts: unknown[] }).artifacts;
+    return Response.json({
+      id: (body as { id: string }).id,
+      artifact_ids: artifacts.map((_, index) => `artifact-${index}`),
+      upload_instructions: {
+        action: { url: url.origin, method: "POST", path: "/uploads", file_input: "file" },
+        data: { key: "${artifact:path}" },
+      },
+    }, { status: 201 });
+  });
+  return {
+    endpoint: `http://127.0.0.1:${server.addr.port}/v3`,
+    requests,
+    uploads,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
