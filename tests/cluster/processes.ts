@@ -49,11 +49,29 @@ export async function spawnDaemon(command: string, options: DaemonOptions): Prom
     stderr: "null",
   }).spawn();
   child.unref();
+  // Reaped here while this process lives, so a daemon that dies early is not a zombie.
+  child.status.catch(() => {});
   const startTime = await readStartTime(child.pid);
-  if (startTime === undefined) {
+  if (startTime === undefined || !(await joined(child.pid, options.cgroup))) {
     throw new Error(`${command} exited at once; see ${options.logFile}`);
   }
   return { pid: child.pid, startTime };
+}
+
+// The shell joins the cgroup a moment after the spawn; `down` relies on it, so wait for it.
+async function joined(pid: number, cgroup: string): Promise<boolean> {
+  const relative = cgroup.slice(cgroup.indexOf("/", "/sys/fs/cgroup/".length));
+  for (let attempt = 0; attempt < 500; attempt++) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(`/proc/${pid}/cgroup`);
+    } catch {
+      return false;
+    }
+    if (/^\d+:memory:(.*)$/m.exec(text)?.[1] === relative) return true;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return false;
 }
 
 /** The start time of a process, or undefined when it does not exist (or is a zombie). */
