@@ -84,6 +84,9 @@ export async function createSelfSignedCert(
   await openssl([
     "req", "-x509", ...NEW_EC_KEY, "-keyout", keyFile, "-out", certFile, "-days", "3650",
     "-subj", `/CN=${commonName}`, "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    // A leaf, not a CA: TLS clients that verify (rustls does) refuse a CA as a server.
+    "-addext", "basicConstraints=critical,CA:FALSE", "-addext", "extendedKeyUsage=serverAuth",
+    "-addext", "keyUsage=critical,digitalSignature",
   ]);
 }
 

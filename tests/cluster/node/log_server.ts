@@ -67,7 +67,7 @@ export function selectLog(
 }
 
 /** Serves container logs until the signal aborts. */
-export function serveContainerLogs(options: LogServerOptions): Deno.HttpServer {
+export function serveContainerLogs(options: LogServerOptions): Deno.HttpServer<Deno.NetAddr> {
   return Deno.serve({
     hostname: "127.0.0.1",
     port: options.port,
