@@ -128,15 +128,32 @@ export class RunningContainer {
 
 /** Starts a container; resolves once it runs its command (or failed to). */
 export async function startContainer(spec: ContainerSpec): Promise<StartResult> {
+  let workingDir: string;
+  try {
+    workingDir = await prepareLaunch(spec);
+  } catch (error) {
+    // What the runtime would report when it cannot create the container (a missing mount
+    // source, a symlink loop).
+    return notStarted(`failed to create container: ${(error as Error).message}`);
+  }
+  return await launch(spec, workingDir);
+}
+
+// Writes the launch files and creates the cgroup; returns the resolved working directory.
+async function prepareLaunch(spec: ContainerSpec): Promise<string> {
   for (const layer of ["rootfs", "upper", "work"]) {
     await Deno.mkdir(`${spec.dir}/${layer}`, { recursive: true });
   }
   const lines: string[] = [];
   for (const mount of spec.mounts) {
     if (/[\t\n]/.test(mount.source + mount.target)) {
-      return notStarted(`mount paths may not contain tabs or newlines: ${mount.target}`);
+      throw new Error(`mount paths may not contain tabs or newlines: ${mount.target}`);
     }
-    const info = await Deno.stat(mount.source);
+    const info = await Deno.stat(mount.source).catch(() => {
+      throw new Error(
+        `mount source ${mount.source} (for ${mount.target}): no such file or directory`,
+      );
+    });
     const target = await resolveInRoot("/", mount.target);
     lines.push(
       [mount.readOnly ? "ro" : "rw", mount.source, target, info.isDirectory ? "dir" : "file"].join(
@@ -148,8 +165,10 @@ export async function startContainer(spec: ContainerSpec): Promise<StartResult> 
   await Deno.remove(`${spec.dir}/start-error`).catch(() => {});
   await createCgroup(spec.cgroup);
   if (spec.memoryLimitBytes !== undefined) await setMemoryLimit(spec.cgroup, spec.memoryLimitBytes);
-  const workingDir = await resolveInRoot("/", spec.workingDir || "/");
+  return await resolveInRoot("/", spec.workingDir || "/");
+}
 
+async function launch(spec: ContainerSpec, workingDir: string): Promise<StartResult> {
   const nonce = `kbk-started-${crypto.randomUUID()}`;
   const child = new Deno.Command(hostTool("unshare"), {
     args: [

@@ -90,6 +90,21 @@ Deno.test("a missing command is a start error with runc's message", async () => 
   });
 });
 
+Deno.test("a missing mount source is a start error, not a crash", async () => {
+  await withContainerDir(async (dir, cgroup) => {
+    const result = await startContainer(
+      await spec(dir, cgroup, {
+        mounts: [{ source: `${dir}/absent`, target: "/entrypoint.sh", readOnly: true }],
+      }),
+    );
+    assert.equal(
+      result.started ? "started" : result.message,
+      `failed to create container: mount source ${dir}/absent (for /entrypoint.sh): ` +
+        "no such file or directory",
+    );
+  });
+});
+
 Deno.test("stopping a container signals its group and reports 128 + signal", async () => {
   await withContainerDir(async (dir, cgroup) => {
     const result = await startContainer(await spec(dir, cgroup, { argv: ["sleep", "300"] }));

@@ -190,7 +190,8 @@ export class PodWorker {
     }
     this.#startTime = apiTime();
     this.#publish();
-    this.#armDeadline();
+    // Arms the deadline, and stops at once a pod that was deleted before it got here.
+    this.update(this.#pod);
     await this.#runPod();
     await this.#finish();
   }
@@ -274,6 +275,11 @@ export class PodWorker {
       if (delayMs > 0) {
         const seconds = delayMs / 1000;
         const { name, namespace } = this.#pod.metadata;
+        // While it waits, the attempt that just ended is the container's last state.
+        record.status = {
+          ...record.status,
+          lastState: { terminated: record.status.state.terminated },
+        };
         this.#setState(record, {
           waiting: {
             reason: "CrashLoopBackOff",
