@@ -1,0 +1,46 @@
+/**
+ * The steps both plugins run: shell commands (the step's `command`, run by `/bin/sh -e -c`
+ * in the step container) that print numbered lines, take a known time and end with the
+ * container's clock. The node agent runs containers on the host's own files, so `awk`,
+ * `sleep` and GNU `date` are there.
+ *
+ * @module
+ */
+
+import { END_MARKER } from "./log_fidelity.ts";
+
+/** A step to run through a plugin. */
+export interface Step {
+  /** The step's command (`BUILDKITE_COMMAND`). */
+  command: string;
+  /** How many numbered lines it prints. */
+  lines: number;
+}
+
+// `$(date …)` is not a Kubernetes `$(VAR)` reference (no such variable), so it reaches the
+// shell unchanged; the step avoids `$((…))`, which Kubernetes would also leave alone but a
+// reader might doubt.
+const END = `echo "${END_MARKER} $(date +%s%N)"`;
+
+function numberedLines(count: number, perBatch: number, pauseSeconds: number): string {
+  const pause = pauseSeconds > 0 && perBatch > 0
+    ? ` if (i % ${perBatch} == 0) { fflush(); system("sleep ${pauseSeconds}") }`
+    : "";
+  return `awk 'BEGIN { for (i = 1; i <= ${count}; i++) { printf "line-%06d\\n", i;${pause} } }'`;
+}
+
+/** Prints `lines` numbered lines at once, sleeps `seconds`, then prints the end marker. */
+export function sleepStep(seconds: number, lines: number): Step {
+  return { command: `${numberedLines(lines, 0, 0)}; sleep ${seconds}; ${END}`, lines };
+}
+
+/**
+ * Prints `lines` numbered lines spread over about `seconds` (100 batches with a pause after
+ * each), then the end marker: a log long enough to be cut in the middle.
+ */
+export function streamingStep(lines: number, seconds: number): Step {
+  const batches = 100;
+  const perBatch = Math.max(1, Math.ceil(lines / batches));
+  const pause = Math.round((seconds / batches) * 1000) / 1000;
+  return { command: `${numberedLines(lines, perBatch, pause)}; ${END}`, lines };
+}
