@@ -31,11 +31,26 @@ export async function denoTestArgs(extra: string[]): Promise<string[]> {
   return ["test", ...ours, ...extra, ...(hasPath ? [] : ["tests/"])];
 }
 
+// The run's control plane, and any private one a test started there and could not stop
+// (its process was killed).
+async function stopAll(stateDir: string): Promise<void> {
+  const privateDirs: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(`${stateDir}/private`)) {
+      if (entry.isDirectory) privateDirs.push(`${stateDir}/private/${entry.name}`);
+    }
+  } catch {
+    // No test started a private control plane.
+  }
+  for (const dir of privateDirs) await down(dir, log);
+  await down(stateDir, log);
+  await Deno.remove(stateDir, { recursive: true });
+}
+
 async function main(): Promise<number> {
   const stateDir = await Deno.makeTempDir({ prefix: "kbk-test-cluster-" });
   let stopped: Promise<void> | undefined;
-  const stop = () =>
-    stopped ??= down(stateDir, log).then(() => Deno.remove(stateDir, { recursive: true }));
+  const stop = () => stopped ??= stopAll(stateDir);
   let child: Deno.ChildProcess | undefined;
   let interrupted: Deno.Signal | undefined;
   // Interrupted while starting: `up` finishes (or fails) first, then everything is stopped.

@@ -14,7 +14,7 @@
 
 import { ApiClient, isApiError } from "./api_client.ts";
 import { killCgroup } from "./cgroups.ts";
-import { Informer, objectKey } from "./informer.ts";
+import { Informer, objectKey, sleep } from "./informer.ts";
 import type { ConfigMap, Node, Pod, Secret } from "./kube_types.ts";
 import { readKubeconfig } from "./kubeconfig.ts";
 import { type NodeAgentConfig, readNodeAgentConfig } from "./node/config.ts";
@@ -144,13 +144,18 @@ export async function runNodeAgent(config: NodeAgentConfig, signal: AbortSignal)
   // ones down with it.
   for (const worker of workers.values()) worker.removed();
   await killCgroup(config.cgroup).catch((error) => log(`stopping containers: ${error.message}`));
-  await Promise.allSettled([
-    server.finished,
-    secrets.done,
-    configMaps.done,
-    nodeInformer.done,
-    boundPods.done,
-    pendingPods.done,
+  // The log server finishes only when the API server closes its kept-alive connections;
+  // the process is exiting, so it gets a moment, not a say.
+  await Promise.race([
+    Promise.allSettled([
+      server.finished,
+      secrets.done,
+      configMaps.done,
+      nodeInformer.done,
+      boundPods.done,
+      pendingPods.done,
+    ]),
+    sleep(2_000),
   ]);
   client.close();
 }

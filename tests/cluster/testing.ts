@@ -162,7 +162,13 @@ export interface PrivateControlPlane extends Cluster, AsyncDisposable {
 export async function privateControlPlane(
   options: Omit<UpOptions, "stateDir"> = {},
 ): Promise<PrivateControlPlane> {
-  const stateDir = await Deno.makeTempDir({ prefix: "kbk-private-cluster-" });
+  // Under the run's directory, so tests/run.ts can stop it even if the test process dies.
+  const parent = Deno.env.get("KBK_TEST_CLUSTER_DIR");
+  if (parent) await Deno.mkdir(`${parent}/private`, { recursive: true });
+  const stateDir = await Deno.makeTempDir({
+    prefix: "kbk-private-cluster-",
+    dir: parent ? `${parent}/private` : undefined,
+  });
   const { state } = await up({ ...options, stateDir });
   const cluster = clusterAt(state.kubeconfig, stateDir);
   const stop = async () => {
