@@ -182,7 +182,11 @@ export async function processesUsing(dir: string): Promise<number[]> {
         ["cwd", "root"].map((link) => Deno.readLink(`/proc/${pid}/${link}`).catch(() => "")),
       );
       const inside = (path: string) => path === dir || path.startsWith(`${dir}/`);
-      if (cmdline.includes(dir) || places.some(inside)) found.push(pid);
+      // `/x/cluster` must not match an argument about `/x/cluster2`.
+      const mentions = cmdline.split("\0").some((arg) =>
+        arg === dir || arg.endsWith(`=${dir}`) || arg.includes(`${dir}/`)
+      );
+      if (mentions || places.some(inside)) found.push(pid);
     } catch {
       // The process exited while it was being looked at.
     }
