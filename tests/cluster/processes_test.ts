@@ -32,6 +32,7 @@ Deno.test("a daemon outlives its starter, joins its cgroup, and stops with its w
       (await processesUsing(dir)).includes(record.pid),
       "its working directory gives it away",
     );
+    assert.ok(!(await processesUsing(`${dir}-other`)).includes(record.pid), "a sibling is another");
     await stopProcessGroup(record, 5_000);
     assert.equal(await isAlive(record), false);
     assert.deepEqual(await cgroupProcesses(cgroup), [], "the background sleep went with the group");
