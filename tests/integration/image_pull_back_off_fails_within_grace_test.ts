@@ -14,10 +14,6 @@ const PULL_ERROR = `failed to pull and unpack image "${IMAGE}": failed to resolv
   `"${IMAGE}": failed to do request: Head "https://registry.invalid/v2/": dial tcp: ` +
   "lookup registry.invalid: no such host";
 
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
 Deno.test("an unpullable image fails the step after image-pull-grace, with a diagnosis", async () => {
   await using namespace = await freshNamespace();
   const result = await runStep({
@@ -41,10 +37,10 @@ Deno.test("an unpullable image fails the step after image-pull-grace, with a dia
         `\\+\\+\\+ :kubernetes: The image of container "step" could not be pulled for ` +
         `${GRACE_SECONDS}s \\((ErrImagePull|ImagePullBackOff)\\)\\.\\n` +
         "container: step\\n" +
-        `image: ${escape(IMAGE)}\\n` +
+        `image: ${RegExp.escape(IMAGE)}\\n` +
         "reason: \\1\\n" +
-        `message: (Back-off pulling image "${escape(IMAGE)}": ErrImagePull: )?` +
-        `${escape(PULL_ERROR)}\\n` +
+        `message: (Back-off pulling image "${RegExp.escape(IMAGE)}": ErrImagePull: )?` +
+        `${RegExp.escape(PULL_ERROR)}\\n` +
         "recent events:\\n" +
         "(  .*\\n)+" +
         `kubernetes plugin: deleted Job ${namespace.name}/${name}\\n$`,
@@ -53,7 +49,9 @@ Deno.test("an unpullable image fails the step after image-pull-grace, with a dia
   const events = result.stdout.slice(result.stdout.indexOf("recent events:\n"));
   assert.match(
     events,
-    new RegExp(`Warning  Failed +Pod/${name}-\\w+: Failed to pull image "${escape(IMAGE)}": `),
+    new RegExp(
+      `Warning  Failed +Pod/${name}-\\w+: Failed to pull image "${RegExp.escape(IMAGE)}": `,
+    ),
   );
   assert.match(events, new RegExp(`Normal   SuccessfulCreate +Job/${name}: Created pod: `));
   assert.doesNotMatch(result.stdout, /the command ran/);

@@ -48,7 +48,10 @@ Deno.test("a missing Secret key fails the step after the grace with 93 and the k
     ),
     result.stdout,
   );
-  assert.match(result.stdout, new RegExp(`Warning  Failed +Pod/${name}-\\w+: Error: ${message}`));
+  assert.match(
+    result.stdout,
+    new RegExp(`Warning  Failed +Pod/${name}-\\w+: Error: ${RegExp.escape(message)}`),
+  );
   assert.ok(
     result.stdout.endsWith(`kubernetes plugin: deleted Job ${namespace.name}/${name}\n`),
     result.stdout,

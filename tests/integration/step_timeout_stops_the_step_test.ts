@@ -39,11 +39,13 @@ Deno.test("a step over its timeout is stopped after 60 s with 143 and the timeou
   assert.match(
     result.stdout,
     new RegExp(
-      `\\n(\\+\\+\\+ :kubernetes: ${escape(TIMEOUT)}\\n` +
+      `\\n(\\+\\+\\+ :kubernetes: ${RegExp.escape(TIMEOUT)}\\n` +
         "reason: DeadlineExceeded\\n" +
         "message: Job was active longer than specified deadline\\n" +
         "recent events:\\n(  .*\\n)+" +
-        `|~~~ :kubernetes: ${escape(TIMEOUT)} The step container ended with status 143\\.\\n)$`,
+        `|~~~ :kubernetes: ${
+          RegExp.escape(TIMEOUT)
+        } The step container ended with status 143\\.\\n)$`,
     ),
   );
   assert.doesNotMatch(result.stdout, /finished/);
@@ -59,7 +61,3 @@ Deno.test("a step over its timeout is stopped after 60 s with 143 and the timeou
   assert.equal(failed.reason, "DeadlineExceeded");
   await waitUntilNone(namespace.name, "pods", { timeoutMs: 30_000 });
 });
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
