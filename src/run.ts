@@ -137,6 +137,17 @@ export async function run(env: Env): Promise<number> {
       submittedAt,
       signal: cancel.signal,
       debug,
+    }).catch(async (error) => {
+      // A step that cannot be followed must not be left running.
+      if (!cancel.signal.aborted) {
+        const problems = await deleteStep(api, namespace, job.metadata!.name!, 10_000);
+        await output.note(
+          problems.length
+            ? `could not delete Job ${namespace}/${name}: ${problems.join("; ")}`
+            : `deleted Job ${namespace}/${name}`,
+        );
+      }
+      throw error;
     });
     if (verdict.diagnosis) {
       const podEvents = verdict.pod

@@ -32,6 +32,16 @@ export interface InformerOptions<T> {
   signal: AbortSignal;
   /** Reports dropped watches and relists. */
   log?: (message: string) => void;
+  /**
+   * Hears of a refusal retrying cannot change (401, 403, 404: missing permissions, a
+   * missing namespace), after which the informer stops.
+   */
+  onRefused?: (error: ApiError) => void;
+}
+
+/** Whether an API error is a refusal retrying cannot change. */
+export function refused(error: unknown): error is ApiError {
+  return error instanceof ApiError && [401, 403, 404].includes(error.status);
 }
 
 /** The server ends each watch after this long; the informer then watches again. */
@@ -94,6 +104,10 @@ export class Informer<T extends KubernetesObject> {
         resourceVersion = await this.#watch(resourceVersion, () => delayMs = 100);
       } catch (error) {
         if (signal.aborted) break;
+        if (refused(error)) {
+          this.#options.onRefused?.(error);
+          return;
+        }
         if (error instanceof Expired) {
           log?.(`${path}: the watch expired (410); listing again`);
           resourceVersion = undefined;

@@ -86,8 +86,8 @@ export interface FollowLogOptions {
   log?: (message: string) => void;
 }
 
-/** Why following ended. */
-export type LogEnd = "complete" | "pod-gone" | "aborted";
+/** Why following ended: `refused` carries the API server's message. */
+export type LogEnd = "complete" | "pod-gone" | "aborted" | { refused: string };
 
 const WAITING = /is waiting to start|PodInitializing|ContainerCreating/;
 
@@ -137,6 +137,9 @@ export async function followLog(options: FollowLogOptions): Promise<LogEnd> {
     } catch (error) {
       if (signal.aborted) break;
       if (error instanceof ApiError && error.status === 404) return "pod-gone";
+      if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+        return { refused: error.message };
+      }
       if (error instanceof ApiError && error.status === 400 && WAITING.test(error.message)) {
         options.log?.(`${options.container}: not started yet; waiting`);
       } else {

@@ -6,7 +6,8 @@
  * @module
  */
 import type { CoreV1Event, V1Job, V1Pod } from "@kubernetes/client-node";
-import type { Api } from "../kube/client.ts";
+import { EXIT, UserError } from "../exit_status.ts";
+import type { Api, ApiError } from "../kube/client.ts";
 import { paths } from "../kube/submit.ts";
 import type { Output } from "../report.ts";
 import { CHECKOUT_CONTAINER } from "../render/job.ts";
@@ -80,7 +81,20 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
   const newPod = { waiters: [] as (() => void)[] };
 
   let settle!: (verdict: FinalVerdict) => void;
-  const verdict = new Promise<FinalVerdict>((resolve) => settle = resolve);
+  let fail!: (error: Error) => void;
+  const verdict = new Promise<FinalVerdict>((resolve, reject) => {
+    settle = resolve;
+    fail = reject;
+  });
+  const cannotFollow = (what: string) => (error: ApiError) => {
+    decided = true;
+    fail(
+      new UserError(
+        `cannot ${what}, so the step cannot be followed: ${error.message}`,
+        EXIT.internal.code,
+      ),
+    );
+  };
   let decided = false;
   let recheck: ReturnType<typeof setTimeout> | undefined;
 
@@ -155,6 +169,7 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
       fieldSelector: `metadata.name=${name}`,
       signal: stop.signal,
       log: options.debug,
+      onRefused: cannotFollow(`watch Job ${namespace}/${name}`),
       onChange: ({ type, object }) => {
         if (object.metadata?.uid !== uid) return;
         if (type === "DELETED") jobDeleted = true;
@@ -167,6 +182,7 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
       labelSelector: `batch.kubernetes.io/controller-uid=${uid}`,
       signal: stop.signal,
       log: options.debug,
+      onRefused: cannotFollow(`watch the pods of Job ${namespace}/${name}`),
       onChange: ({ type, object }) => {
         observePod(object, type === "DELETED");
         evaluate();
@@ -177,6 +193,12 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
       fieldSelector: `involvedObject.uid=${uid}`,
       signal: stop.signal,
       log: options.debug,
+      // Events only explain failures: without them the step still runs, less well told.
+      onRefused: (error) => {
+        output.note(
+          `cannot watch the Job's Events, so failures are explained less well: ${error.message}`,
+        );
+      },
       onChange: ({ type, object }) => {
         if (type === "DELETED") return;
         const at = jobEvents.findIndex((event) => event.metadata?.uid === object.metadata?.uid);
@@ -239,6 +261,8 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
         });
         if (end === "pod-gone") {
           await output.note(`the log of ${container.name} ends here: pod ${podName} is gone`);
+        } else if (typeof end === "object") {
+          await output.note(`cannot read the log of ${container.name}: ${end.refused}`);
         }
       }
     }

@@ -205,7 +205,7 @@ export class Api {
     } catch (error) {
       throw new ApiError(0, "", `${method} ${path}: ${(error as Error).message}`);
     }
-    const text = new TextDecoder().decode(concat(chunks));
+    const text = Buffer.concat(chunks).toString("utf8");
     const status = response.statusCode ?? 0;
     if (status < 200 || status >= 300) {
       const { reason, message } = statusMessage(status, text);
@@ -224,8 +224,17 @@ export class Api {
     if (status < 200 || status >= 300) {
       const chunks: Uint8Array[] = [];
       for await (const chunk of response) chunks.push(chunk as Uint8Array);
-      const { reason, message } = statusMessage(status, new TextDecoder().decode(concat(chunks)));
+      const { reason, message } = statusMessage(status, Buffer.concat(chunks).toString("utf8"));
       throw new ApiError(status, reason, message);
+    }
+    // Whether an abort reaches a response already streaming is up to the HTTP stack; make
+    // sure it does, or a watch would live on until the server ends it.
+    const signal = options.signal;
+    if (signal) {
+      const destroy = () => response.destroy();
+      if (signal.aborted) destroy();
+      signal.addEventListener("abort", destroy, { once: true });
+      response.once("close", () => signal.removeEventListener("abort", destroy));
     }
     return { status, body: response };
   }
@@ -296,15 +305,4 @@ export async function* lines(body: AsyncIterable<Uint8Array | string>): AsyncGen
   }
   pending += decoder.decode();
   if (pending !== "") yield pending;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-  const result = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    result.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return result;
 }
