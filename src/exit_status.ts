@@ -59,11 +59,11 @@ export const EXIT = {
     code: 96,
     meaning: "The pod or Job was deleted or evicted from outside before the step finished.",
   },
-  /** The plugin could not follow the step (the API stayed unreachable) or met a state it cannot judge. */
+  /** The plugin could not follow the step: watching was refused, the API stayed unreachable, or it failed. */
   internal: {
     code: 97,
     meaning:
-      "The plugin lost contact with the Job (the API stayed unreachable) or failed internally.",
+      "The plugin could not follow the Job (the API refused a watch or stayed unreachable) or failed internally; the Job is deleted.",
   },
 } as const satisfies Record<string, ExitStatusInfo>;
 
