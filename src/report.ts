@@ -135,6 +135,8 @@ export async function annotate(
       clearTimeout(timer);
       resolve(code === 0 ? undefined : `exit ${code}: ${stderr.trim().split("\n").at(-1) ?? ""}`);
     });
+    // An agent that exits without reading its input must not take the step down with it.
+    child.stdin!.on("error", () => {});
     child.stdin!.end(markdown);
   });
   if (result) await output.note(`could not add the build annotation (${result})`);

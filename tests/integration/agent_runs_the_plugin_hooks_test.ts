@@ -80,3 +80,30 @@ Deno.test("a cancel through the agent deletes the Job within seconds; pre-exit s
   assert.ok(pods.items.every((pod) => pod.metadata.deletionTimestamp), "the pod is gone or going");
   await Deno.remove(workDir, { recursive: true });
 });
+
+Deno.test("with agent-checkout: true the agent checks the repository out too", async () => {
+  await using namespace = await freshNamespace();
+  const workDir = await Deno.makeTempDir({ prefix: "kbk-agent-checkout-" });
+  const result = await runAgentJob({
+    kubeconfig: testCluster().kubeconfigPath,
+    plugin: {
+      "image": "alpine:3",
+      "init-image": "",
+      "agent-checkout": true,
+      namespace: namespace.name,
+    },
+    command: "true",
+    repository: await sampleRepository(workDir),
+    workDir,
+  });
+  const log = result.output.replaceAll("\r\n", "\n");
+  assert.equal(result.status, 0, log);
+  const checkoutHook = log.indexOf("Running plugin kubernetes checkout hook");
+  const commandHook = log.indexOf("Running plugin kubernetes command hook");
+  assert.ok(checkoutHook !== -1 && commandHook > checkoutHook, log);
+  assert.match(log.slice(checkoutHook, commandHook), /git clone -v -- \S+\/repository \.\n/);
+  assert.equal(log.includes("Skipping the agent-side checkout"), false);
+  const readme = `${workDir}/builds/local-agent/demo/kubernetes-plugin/README.md`;
+  assert.match(await Deno.readTextFile(readme), /checked out inside a Kubernetes pod/);
+  await Deno.remove(workDir, { recursive: true });
+});
