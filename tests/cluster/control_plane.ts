@@ -39,6 +39,7 @@ import {
   isAlive,
   processesUsing,
   type ProcessRecord,
+  readStartTime,
   spawnDaemon,
   stopProcessGroup,
 } from "./processes.ts";
@@ -415,7 +416,11 @@ export async function down(
     if (await isAlive(component)) log(`stopping ${component.name} (pid ${component.pid})`);
     await stopProcessGroup(component, STOP_GRACE_MS[component.name] ?? 10_000);
   }
-  const leftovers = (await cgroupProcesses(cgroup)).filter((pid) => pid !== Deno.pid);
+  const leftovers: number[] = [];
+  for (const pid of await cgroupProcesses(cgroup)) {
+    // A zombie (a stopped component not yet reaped by its parent) is not left running.
+    if (pid !== Deno.pid && (await readStartTime(pid)) !== undefined) leftovers.push(pid);
+  }
   for (const pid of leftovers) {
     const command = await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "");
     log(`killing leftover process ${pid}: ${command.replaceAll("\0", " ").trim()}`);
