@@ -97,8 +97,10 @@ export async function run(env: Env): Promise<number> {
   const { config: kubeConfig, source } = loadKubeConfig(env);
   const namespace = resolveNamespace(config.options.namespace, kubeConfig, source);
   const api = new Api(kubeConfig);
+  // On standard error, which the agent shows too, so tests reading the log are not disturbed.
   const debug = env.BUILDKITE_KUBERNETES_PLUGIN_DEBUG === "true"
-    ? (message: string) => output.note(`debug: ${message}`)
+    ? (message: string) =>
+      console.error(`kubernetes plugin: debug: ${new Date().toISOString()} ${message}`)
     : undefined;
   let name: string | undefined;
   let submitted = false;

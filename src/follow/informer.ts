@@ -149,6 +149,7 @@ export class Informer<T extends KubernetesObject> {
       this.store.delete(key);
       this.#options.onChange({ type: "DELETED", object: old, old });
     }
+    this.#options.log?.(`${path}: listed ${items.length} at resourceVersion ${resourceVersion}`);
     return resourceVersion;
   }
 
@@ -162,8 +163,14 @@ export class Informer<T extends KubernetesObject> {
         allowWatchBookmarks: true,
         timeoutSeconds: WATCH_SECONDS,
       }, { signal, idleMs: IDLE_MS });
+      this.#options.log?.(`${path}: watching from resourceVersion ${resourceVersion}`);
       for await (const event of events) {
         onProgress();
+        this.#options.log?.(
+          `${path}: ${event.type} ${(event.object as T).metadata?.name ?? ""} ${
+            (event.object as T).metadata?.resourceVersion ?? ""
+          }`,
+        );
         if (event.type === "ERROR") {
           const status = event.object as { code?: number; message?: string };
           if (status.code === 410) throw new Expired();

@@ -97,6 +97,9 @@ export function resolveNamespace(
   return "default";
 }
 
+/** How long any request may wait for the API server's answer to begin. */
+const ANSWER_MS = 30_000;
+
 /** A streaming response: status, and the body to read until it ends. */
 export interface StreamResponse {
   /** HTTP status. */
@@ -138,7 +141,13 @@ export class Api {
   /** How many requests this process made, for measurements. */
   requests = 0;
   readonly #config: KubeConfig;
+  /** Connections kept for the short requests, which come in bursts. */
   readonly #agent: http.Agent;
+  /**
+   * Connections of their own for watches and log streams: they live long, so reuse saves
+   * nothing, and a stream never waits on a pooled connection gone bad.
+   */
+  readonly #streamAgent: http.Agent;
 
   /** Uses the current context of a loaded KubeConfig. */
   constructor(config: KubeConfig) {
@@ -150,12 +159,16 @@ export class Api {
     this.#agent = secure
       ? new https.Agent({ keepAlive: true, maxSockets: 16 })
       : new http.Agent({ keepAlive: true, maxSockets: 16 });
+    this.#streamAgent = secure
+      ? new https.Agent({ keepAlive: false })
+      : new http.Agent({ keepAlive: false });
   }
 
   async #send(
     method: string,
     path: string,
     options: RequestOptions,
+    stream = false,
   ): Promise<http.IncomingMessage> {
     const url = new URL(this.server + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
@@ -176,19 +189,29 @@ export class Api {
     this.requests++;
     return await new Promise((resolve, reject) => {
       const transport = url.protocol === "https:" ? https : http;
+      // Every request must be answered (headers at least) in time, streams included: a
+      // request that never gets its answer would otherwise wait as long as the server lets a
+      // watch live.
+      const unanswered = setTimeout(() => {
+        request.destroy(new Error(`no answer within ${ANSWER_MS} ms`));
+      }, ANSWER_MS);
       const request = transport.request(url, {
         ...requestOptions,
-        agent: this.#agent,
+        agent: stream ? this.#streamAgent : this.#agent,
         method,
         headers,
         signal: options.signal,
-      }, resolve);
+      }, (response) => {
+        clearTimeout(unanswered);
+        resolve(response);
+      });
       if (options.timeoutMs) {
         request.setTimeout(options.timeoutMs, () => {
           request.destroy(new Error(`no answer within ${options.timeoutMs} ms`));
         });
       }
       request.on("error", (error) => {
+        clearTimeout(unanswered);
         if (options.signal?.aborted) reject(options.signal.reason ?? error);
         else reject(new ApiError(0, "", `${method} ${url.pathname}: ${error.message}`));
       });
@@ -219,7 +242,7 @@ export class Api {
    * non-2xx answer; the caller reads `body` until it ends and destroys it when done.
    */
   async stream(path: string, options: RequestOptions = {}): Promise<StreamResponse> {
-    const response = await this.#send("GET", path, options);
+    const response = await this.#send("GET", path, options, true);
     const status = response.statusCode ?? 0;
     if (status < 200 || status >= 300) {
       const chunks: Uint8Array[] = [];
@@ -278,6 +301,7 @@ export class Api {
   /** Closes idle connections so the process can exit. */
   close(): void {
     this.#agent.destroy();
+    this.#streamAgent.destroy();
   }
 }
 
