@@ -5,10 +5,11 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import YAML from "yaml";
 import { loadConfiguration } from "./config/mod.ts";
 import { EXIT, UserError } from "./exit_status.ts";
+import { sleep } from "./follow/informer.ts";
 import { followJob } from "./follow/mod.ts";
 import { Api, ApiError, loadKubeConfig, resolveNamespace } from "./kube/client.ts";
 import { paths, submit } from "./kube/submit.ts";
@@ -21,8 +22,10 @@ type Env = Record<string, string | undefined>;
 const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 type SignalName = keyof typeof SIGNALS;
 
+/** How long a cancel waits for a Job being created to be created, before deleting it. */
+const CANCEL_SUBMIT_WAIT_MS = 1500;
 /** How long the deletions on cancel may take in all. */
-const CANCEL_BUDGET_MS = 3000;
+const CANCEL_BUDGET_MS = 2500;
 
 /** The agent's own pod, whose placement `use-agent-node-affinity` copies. */
 async function agentPlacement(api: Api, env: Env, namespace: string): Promise<Placement> {
@@ -104,6 +107,7 @@ export async function run(env: Env): Promise<number> {
     : undefined;
   let name: string | undefined;
   let submitted = false;
+  let submission: Promise<V1Job> | undefined;
 
   const step = async (): Promise<number> => {
     const placement = config.options["use-agent-node-affinity"]
@@ -121,11 +125,13 @@ export async function run(env: Env): Promise<number> {
     }
     await output.group("~~~", `Creating Job ${namespace}/${name}`);
     submitted = true;
+    // Not aborted by a cancel: a Job whose creation is cut short may still be created, and the
+    // cancel, which waits for this, must find it to delete it.
     const submittedAt = Date.now();
-    const job = await submit(api, namespace, rendered, {
-      signal: cancel.signal,
+    submission = submit(api, namespace, rendered, {
       onRetry: (message) => output.note(message),
     });
+    const job = await submission;
     const verdict = await followJob({
       api,
       namespace,
@@ -191,6 +197,7 @@ export async function run(env: Env): Promise<number> {
       const signal = received ?? "SIGTERM";
       let message = `Cancelled (${signal})`;
       if (submitted && name) {
+        await Promise.race([submission?.catch(() => {}), sleep(CANCEL_SUBMIT_WAIT_MS)]);
         const problems = await deleteStep(api, namespace, name, CANCEL_BUDGET_MS);
         message += problems.length
           ? `: could not delete Job ${namespace}/${name}: ${problems.join("; ")}`

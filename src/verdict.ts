@@ -144,28 +144,39 @@ function seconds(ms: number): string {
   return `${Math.round(ms / 1000)}s`;
 }
 
-/** The verdict on a terminated step container. */
-function terminatedVerdict(pod: V1Pod, limits: Limits, status: V1ContainerStatus) {
+/**
+ * The verdict on a terminated step container. A kubelet reports a signal only as the exit
+ * status (128 + the signal), and an out-of-memory kill as the reason `OOMKilled`.
+ */
+function terminatedVerdict(pod: V1Pod, limits: Limits, status: V1ContainerStatus): Verdict {
   const terminated = status.state!.terminated!;
   const code = terminated.exitCode;
   const name = limits.stepContainer;
-  let summary = code === 0 ? "" : `The step's command exited with status ${code}.`;
   if (terminated.reason === "OOMKilled") {
     const limit = memoryLimit(pod, name);
-    summary = `The step container was killed for using more memory than its limit` +
-      `${limit ? ` of ${limit}` : ""} (OOMKilled, exit status ${code}).`;
-  } else if (terminated.reason === "DeadlineExceeded") {
-    summary =
-      `The step container was stopped at the pod's deadline (DeadlineExceeded, exit status ${code}).`;
-  } else if (terminated.signal) {
-    summary = `The step container was killed by signal ${terminated.signal}` +
-      `${
-        SIGNALS[terminated.signal] ? ` (${SIGNALS[terminated.signal]})` : ""
-      }, exit status ${code}.`;
-  } else if (code > 128 && code - 128 in SIGNALS) {
-    summary = `The step's command was killed by ${SIGNALS[code - 128]} (exit status ${code}).`;
+    return {
+      done: true,
+      exitStatus: code,
+      summary: `The step container was killed for using more memory than its limit` +
+        `${limit ? ` of ${limit}` : ""} (OOMKilled, exit status ${code}).`,
+      diagnosis: [{
+        container: name,
+        image: imageOf(pod, name),
+        reason: "OOMKilled",
+        message: limit
+          ? `memory limit ${limit}`
+          : "no memory limit set: the node ran out of memory",
+      }],
+      pod,
+      stuck: false,
+    };
   }
-  return { done: true as const, exitStatus: code, summary, pod, stuck: false };
+  const summary = code === 0
+    ? ""
+    : code > 128 && code - 128 in SIGNALS
+    ? `The step's command was killed by ${SIGNALS[code - 128]} (exit status ${code}).`
+    : `The step's command exited with status ${code}.`;
+  return { done: true, exitStatus: code, summary, pod, stuck: false };
 }
 
 /**
@@ -203,6 +214,12 @@ function deletedFromOutside(
     exitStatus: EXIT.lost.code,
     summary: `The pod ${name} was deleted by someone else before the step finished` +
       (code === undefined ? "." : ` (its container was stopped with status ${code}).`),
+    diagnosis: [{
+      reason: "Deleted",
+      message:
+        `pod ${name} was deleted at ${pod.metadata?.deletionTimestamp ?? "an unknown time"} ` +
+        "while its step ran; see the Events for who or what stopped it",
+    }],
     pod,
     stuck: true,
   };
@@ -224,13 +241,20 @@ export function judge(observation: Observation, limits: Limits): Verdict {
       if (!terminated) continue;
       if (!init && status.name === limits.stepContainer) {
         if (terminated.exitCode !== 0 && retries) return { done: false };
-        const verdict = terminatedVerdict(pod, limits, status);
         if (terminated.exitCode !== 0 && deadlineFailure(job)) {
-          verdict.summary = `${
-            timeoutSummary(job)
-          } The step container ended with status ${terminated.exitCode}.`;
+          const failed = condition(job, "Failed") ?? condition(job, "FailureTarget");
+          return {
+            done: true,
+            exitStatus: terminated.exitCode,
+            summary: `${
+              timeoutSummary(job)
+            } The step container ended with status ${terminated.exitCode}.`,
+            diagnosis: [{ reason: failed?.reason, message: failed?.message }],
+            pod,
+            stuck: false,
+          };
         }
-        return verdict;
+        return terminatedVerdict(pod, limits, status);
       }
       if (init && terminated.exitCode !== 0) {
         if (retries) return { done: false };

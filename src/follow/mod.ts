@@ -70,6 +70,7 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   signal.addEventListener("abort", onAbort, { once: true });
+  if (signal.aborted) stop.abort();
 
   const pods = new Map<string, V1Pod>();
   const deletedPods = new Set<string>();

@@ -92,22 +92,25 @@ export function splitEnvironment(
   return { env, secretData };
 }
 
-/** The per-step Secret. `redact` replaces every value with {@link REDACTED} for display. */
+/**
+ * The per-step Secret. With `redact`, for display, every value is {@link REDACTED} under
+ * `stringData`, so the shown object is still a valid Secret.
+ */
 export function buildSecret(
   name: string,
   labels: Record<string, string>,
   data: ReadonlyMap<string, string>,
   options: { redact: boolean },
 ): V1Secret {
-  const encoded: Record<string, string> = {};
+  const values: Record<string, string> = {};
   for (const [key, value] of data) {
-    encoded[key] = options.redact ? REDACTED : Buffer.from(value, "utf8").toString("base64");
+    values[key] = options.redact ? REDACTED : Buffer.from(value, "utf8").toString("base64");
   }
   return {
     apiVersion: "v1",
     kind: "Secret",
     metadata: { name, labels },
     type: "Opaque",
-    data: encoded,
+    ...(options.redact ? { stringData: values } : { data: values }),
   };
 }

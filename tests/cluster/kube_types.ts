@@ -286,9 +286,10 @@ export interface Node extends KubeObject {
   };
 }
 
-/** A Secret; `data` values are base64. */
+/** A Secret; `data` values are base64, `stringData` values plain (written, never read back). */
 export interface Secret extends KubeObject {
   data?: Record<string, string>;
+  stringData?: Record<string, string>;
   type?: string;
 }
 

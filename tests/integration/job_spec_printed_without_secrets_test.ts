@@ -59,7 +59,7 @@ Deno.test("the Job and its redacted Secret are printed before they are created",
   assert.deepEqual(job.metadata.labels, created.metadata.labels);
 
   assert.deepEqual([secret.kind, secret.metadata.name], ["Secret", name]);
-  assert.deepEqual(secret.data, {
+  assert.deepEqual(secret.stringData, {
     BUILDKITE_DEPLOY_PASSWORD: "[REDACTED]",
     BUILDKITE_AGENT_ACCESS_TOKEN: "[REDACTED]",
   });

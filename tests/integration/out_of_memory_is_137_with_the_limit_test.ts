@@ -15,14 +15,19 @@ Deno.test("a command over its memory limit is OOMKilled: exit 137, the limit nam
     command: "echo allocating\npython3 -c 'bytearray(300 << 20)'\necho survived",
   });
   assert.equal(result.status, 137, result.stdout + result.stderr);
-  assert.equal(
-    result.stdout,
-    `~~~ :kubernetes: Creating Job ${namespace.name}/${stepJobName(result.jobId)}\n` +
-      "+++ :kubernetes: alpine:3\n" +
-      "allocating\n" +
-      // The shell's report of its child's SIGKILL; `sh -e` then stops.
-      "Killed\n" +
-      "~~~ :kubernetes: The step container was killed for using more memory than its limit " +
-      "of 64Mi (OOMKilled, exit status 137).\n",
-  );
+  const lines = result.stdout.split("\n");
+  assert.deepEqual(lines.slice(0, 8), [
+    `~~~ :kubernetes: Creating Job ${namespace.name}/${stepJobName(result.jobId)}`,
+    "+++ :kubernetes: alpine:3",
+    "allocating",
+    // The shell's report of its child's SIGKILL; `sh -e` then stops.
+    "Killed",
+    "+++ :kubernetes: The step container was killed for using more memory than its limit " +
+    "of 64Mi (OOMKilled, exit status 137).",
+    "container: step",
+    "image: alpine:3",
+    "reason: OOMKilled",
+  ]);
+  assert.equal(lines[8], "message: memory limit 64Mi");
+  assert.equal(result.stdout.includes("survived"), false);
 });

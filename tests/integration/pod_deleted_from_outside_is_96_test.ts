@@ -36,15 +36,19 @@ Deno.test("the pod deleted from outside while the command runs: exit 96, said so
   const result = await step;
   assert.equal(result.status, 96, result.stdout + result.stderr);
   assert.ok(result.durationMs < 20_000, `ended after ${result.durationMs} ms`);
-  // The container's status (SIGTERM: 143) is named when it arrived before the verdict.
+  // The container's status (SIGTERM: 143) is named when it arrived before the verdict; the
+  // diagnosis says what happened and shows the Events (the kubelet's Killing among them).
   assert.match(
     result.stdout,
     new RegExp(
       `^~~~ :kubernetes: Creating Job ${namespace.name}/${name}\\n` +
         "\\+\\+\\+ :kubernetes: alpine:3\\n" +
         "started\\n" +
-        `~~~ :kubernetes: The pod ${podName} was deleted by someone else before the step ` +
+        `\\+\\+\\+ :kubernetes: The pod ${podName} was deleted by someone else before the step ` +
         "finished( \\(its container was stopped with status 143\\))?\\.\\n" +
+        "reason: Deleted\\n" +
+        `message: pod ${podName} was deleted at \\S+ while its step ran; see the Events for who or what stopped it\\n` +
+        "recent events:\\n(.*\\n)*.*Killing.*\\n(.*\\n)*" +
         `kubernetes plugin: deleted Job ${namespace.name}/${name}\\n$`,
     ),
   );

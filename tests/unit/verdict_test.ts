@@ -135,9 +135,9 @@ const rows: [string, Observation, Expect][] = [
     { exitStatus: 137, summary: /memory than its limit of 1Gi \(OOMKilled, exit status 137\)/ },
   ],
   [
-    "killed by a signal",
-    observe({ pods: [pod("p", { bootstrap: exited(0), step: exited(137, { signal: 9 }) })] }),
-    { exitStatus: 137, summary: /killed by signal 9 \(SIGKILL\)/ },
+    "killed by a signal: the kubelet reports 128 + the signal",
+    observe({ pods: [pod("p", { bootstrap: exited(0), step: exited(137, { reason: "Error" }) })] }),
+    { exitStatus: 137, summary: /killed by SIGKILL \(exit status 137\)/ },
   ],
   [
     "the Job's deadline",

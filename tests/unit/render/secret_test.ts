@@ -91,7 +91,8 @@ Deno.test("no secret value appears anywhere in the Job; all are in the Secret, s
     BUILDKITE_AGENT_ACCESS_TOKEN: "access-token-3f9a",
     BUILDKITE_REQUEST_HEADER_X_AUTH: "header-secret-77",
   });
-  assert.deepEqual(Object.values(shown.secret!.data!), Array(4).fill("[REDACTED]"));
+  assert.deepEqual(Object.values(shown.secret!.stringData!), Array(4).fill("[REDACTED]"));
+  assert.equal(shown.secret!.data, undefined);
   const step = created.job.spec!.template.spec!.containers[0];
   assert.deepEqual(step.env!.find((e) => e.name === "DB_PASSWORD")!.valueFrom, {
     secretKeyRef: { name: created.job.metadata!.name, key: "DB_PASSWORD" },
