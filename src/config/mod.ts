@@ -7,6 +7,7 @@
  */
 import type { z } from "zod";
 import { UserError } from "../exit_status.ts";
+import { parseQuantity } from "./quantity.ts";
 import { OPTION_NAMES, type Options, optionsSchema } from "./schema.ts";
 import { readConfiguration } from "./sources.ts";
 import { readStep, type Step } from "./step.ts";
@@ -161,32 +162,6 @@ export function validateOptions(
   );
 }
 
-/** Parses `KEY=value` quantities of the same unit family into comparable numbers. */
-function quantityValue(quantity: string): number {
-  const match = /^([0-9.]+)(.*)$/.exec(quantity)!;
-  const suffixes: Record<string, number> = {
-    "": 1,
-    n: 1e-9,
-    u: 1e-6,
-    m: 1e-3,
-    k: 1e3,
-    M: 1e6,
-    G: 1e9,
-    T: 1e12,
-    P: 1e15,
-    E: 1e18,
-    Ki: 2 ** 10,
-    Mi: 2 ** 20,
-    Gi: 2 ** 30,
-    Ti: 2 ** 40,
-    Pi: 2 ** 50,
-    Ei: 2 ** 60,
-  };
-  const suffix = match[2];
-  const factor = suffix in suffixes ? suffixes[suffix] : 10 ** Number(suffix.slice(1));
-  return Number(match[1]) * factor;
-}
-
 /** Checks that need several options, or the options and the job, together. */
 function crossCheck(options: Options, step: Step, origins: Record<string, string>): string[] {
   const problems: string[] = [];
@@ -204,7 +179,7 @@ function crossCheck(options: Options, step: Step, origins: Record<string, string
   for (const resource of ["cpu", "memory"] as const) {
     const request = options[`resources-request-${resource}`];
     const limit = options[`resources-limit-${resource}`];
-    if (request && limit && quantityValue(request) > quantityValue(limit)) {
+    if (request && limit && parseQuantity(request) > parseQuantity(limit)) {
       problems.push(
         `option \`resources-request-${resource}\` (${request}) is greater than ` +
           `\`resources-limit-${resource}\` (${limit}); a request must not exceed its limit`,

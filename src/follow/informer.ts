@@ -5,8 +5,25 @@
  *
  * @module
  */
-import type { KubernetesObject } from "@kubernetes/client-node";
-import { type Api, ApiError } from "../kube/client.ts";
+import { ApiError, type RequestOptions, type WatchEvent } from "../kube/client.ts";
+
+/** What an informer needs of an API client: JSON requests and watches (`Api` is one). */
+export interface ListWatchClient {
+  /** A JSON request. */
+  request<T>(method: string, path: string, options: RequestOptions): Promise<T>;
+  /** The events of a watch, until the server ends it. */
+  watch<T>(
+    path: string,
+    query: RequestOptions["query"],
+    options: { signal?: AbortSignal; idleMs: number },
+  ): AsyncGenerator<WatchEvent<T>>;
+}
+
+/** What an informer needs of an object. */
+export interface Watched {
+  /** Its name, namespace and version. */
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+}
 
 /** A change to one object. `old` is its previous state, for updates and deletions. */
 export interface Change<T> {
@@ -28,6 +45,8 @@ export interface InformerOptions<T> {
   labelSelector?: string;
   /** Called for every change, in order. */
   onChange: (change: Change<T>) => void;
+  /** Called after each list has been applied. */
+  onSync?: () => void;
   /** Stops the informer. */
   signal: AbortSignal;
   /** Reports dropped watches and relists. */
@@ -69,24 +88,26 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function keyOf(object: KubernetesObject): string {
-  return `${object.metadata?.namespace ?? ""}/${object.metadata?.name}`;
+/** The key of an object in a store: `namespace/name`, or `name` for a cluster-wide one. */
+export function objectKey(object: Watched): string {
+  const { namespace, name } = object.metadata ?? {};
+  return namespace ? `${namespace}/${name}` : `${name}`;
 }
 
 /** A running list-and-watch of one collection. */
-export class Informer<T extends KubernetesObject> {
-  /** The current state of every object, by namespace/name. */
+export class Informer<T extends Watched> {
+  /** The current state of every object, by {@link objectKey}. */
   readonly store: Map<string, T> = new Map();
   /** Resolves once the first list has been applied. */
   readonly synced: Promise<void>;
   /** Resolves when the informer stops. */
   readonly done: Promise<void>;
-  readonly #api: Api;
+  readonly #api: ListWatchClient;
   readonly #options: InformerOptions<T>;
   #markSynced!: () => void;
 
   /** Starts listing and watching at once. */
-  constructor(api: Api, options: InformerOptions<T>) {
+  constructor(api: ListWatchClient, options: InformerOptions<T>) {
     this.#api = api;
     this.#options = options;
     this.synced = new Promise((resolve) => this.#markSynced = resolve);
@@ -137,20 +158,32 @@ export class Informer<T extends KubernetesObject> {
     } while (next);
     const seen = new Set<string>();
     for (const item of items) {
-      const key = keyOf(item);
+      const key = objectKey(item);
       seen.add(key);
       const old = this.store.get(key);
       if (old && old.metadata?.resourceVersion === item.metadata?.resourceVersion) continue;
       this.store.set(key, item);
-      this.#options.onChange({ type: old ? "MODIFIED" : "ADDED", object: item, old });
+      this.#emit({ type: old ? "MODIFIED" : "ADDED", object: item, old });
     }
     for (const [key, old] of [...this.store]) {
       if (seen.has(key)) continue;
       this.store.delete(key);
-      this.#options.onChange({ type: "DELETED", object: old, old });
+      this.#emit({ type: "DELETED", object: old, old });
     }
+    this.#options.onSync?.();
     this.#options.log?.(`${path}: listed ${items.length} at resourceVersion ${resourceVersion}`);
     return resourceVersion;
+  }
+
+  /** Hands a change on; a handler's failure is reported and does not break the stream. */
+  #emit(change: Change<T>): void {
+    try {
+      this.#options.onChange(change);
+    } catch (error) {
+      this.#options.log?.(
+        `${this.#options.path}: a change handler failed: ${(error as Error).stack}`,
+      );
+    }
   }
 
   async #watch(resourceVersion: string, onProgress: () => void): Promise<string> {
@@ -179,12 +212,12 @@ export class Informer<T extends KubernetesObject> {
         const object = event.object as T;
         resourceVersion = object.metadata?.resourceVersion ?? resourceVersion;
         if (event.type === "BOOKMARK") continue;
-        const key = keyOf(object);
+        const key = objectKey(object);
         const old = this.store.get(key);
         if (event.type === "DELETED") this.store.delete(key);
         else this.store.set(key, object);
         const type = event.type === "DELETED" ? "DELETED" : old ? "MODIFIED" : "ADDED";
-        this.#options.onChange({ type, object, old });
+        this.#emit({ type, object, old });
       }
     } catch (error) {
       if (error instanceof ApiError && error.status === 410) throw new Expired();

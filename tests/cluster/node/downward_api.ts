@@ -6,7 +6,7 @@
  */
 
 import type { Container, Pod } from "../kube_types.ts";
-import { parseQuantity } from "./quantity.ts";
+import { parseQuantity } from "../../../src/config/quantity.ts";
 
 /** The addresses a pod has on this node. */
 export interface PodAddresses {

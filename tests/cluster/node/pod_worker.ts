@@ -26,7 +26,7 @@ import {
   type PodPhase,
   podPhase,
 } from "./pod_status.ts";
-import { parseQuantity } from "./quantity.ts";
+import { parseQuantity } from "../../../src/config/quantity.ts";
 import { StatusWriter } from "./status_writer.ts";
 import { apiTime } from "./timestamps.ts";
 import { containerMounts, setUpVolumes, VolumeError } from "./volumes.ts";

@@ -18,7 +18,7 @@ import type {
   Taint,
   Toleration,
 } from "../kube_types.ts";
-import { parseQuantity } from "./quantity.ts";
+import { parseQuantity } from "../../../src/config/quantity.ts";
 
 /** The outcome of scheduling a pod onto the node. */
 export type ScheduleVerdict = { fits: true } | { fits: false; message: string };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseQuantity } from "./quantity.ts";
+import { parseQuantity } from "../../../src/config/quantity.ts";
 
 Deno.test("parseQuantity reads the suffixes a pod spec uses", () => {
   const cases: [string, number][] = [

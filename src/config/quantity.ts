@@ -1,6 +1,6 @@
 /**
  * Kubernetes resource quantities (`500m`, `128Mi`, `1.5Gi`, `2e3`) as numbers of base units
- * (cores, bytes).
+ * (cores, bytes): for the options' checks and the local node agent's limits.
  *
  * @module
  */
