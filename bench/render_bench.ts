@@ -6,19 +6,11 @@
  */
 import { loadConfiguration } from "../src/config/mod.ts";
 import { renderStep } from "../src/render/mod.ts";
+import { JOB_ENV } from "../tests/unit/helpers.ts";
 
+const { BUILDKITE_AGENT_ACCESS_TOKEN: _, ...job } = JOB_ENV;
 const jobVars = {
-  BUILDKITE_JOB_ID: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
-  BUILDKITE_BUILD_ID: "0190a1b2-0000-7000-8000-000000000001",
-  BUILDKITE_BUILD_NUMBER: "42",
-  BUILDKITE_PIPELINE_SLUG: "my-app",
-  BUILDKITE_ORGANIZATION_SLUG: "acme",
-  BUILDKITE_PIPELINE_PROVIDER: "github",
-  BUILDKITE_REPO: "git@github.com:acme/my-app.git",
-  BUILDKITE_BRANCH: "main",
-  BUILDKITE_COMMIT: "abc123",
-  BUILDKITE_AGENT_NAME: "agent-1",
-  BUILDKITE_COMMAND: "make test",
+  ...job,
   BUILDKITE_TIMEOUT: "30",
   DATABASE_PASSWORD: "hunter2",
   ...Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`PIPELINE_VAR_${i}`, `value ${i}`])),
