@@ -15,6 +15,8 @@ export interface Step {
   command: string;
   /** How many numbered lines it prints. */
   lines: number;
+  /** About how long it runs, seconds. */
+  seconds: number;
 }
 
 // `$(date …)` is not a Kubernetes `$(VAR)` reference (no such variable), so it reaches the
@@ -31,7 +33,7 @@ function numberedLines(count: number, perBatch: number, pauseSeconds: number): s
 
 /** Prints `lines` numbered lines at once, sleeps `seconds`, then prints the end marker. */
 export function sleepStep(seconds: number, lines: number): Step {
-  return { command: `${numberedLines(lines, 0, 0)}; sleep ${seconds}; ${END}`, lines };
+  return { command: `${numberedLines(lines, 0, 0)}; sleep ${seconds}; ${END}`, lines, seconds };
 }
 
 /**
@@ -42,5 +44,5 @@ export function streamingStep(lines: number, seconds: number): Step {
   const batches = 100;
   const perBatch = Math.max(1, Math.ceil(lines / batches));
   const pause = Math.round((seconds / batches) * 1000) / 1000;
-  return { command: `${numberedLines(lines, perBatch, pause)}; ${END}`, lines };
+  return { command: `${numberedLines(lines, perBatch, pause)}; ${END}`, lines, seconds };
 }

@@ -1,6 +1,6 @@
 /**
  * `deno task test [deno test args…]`: starts ONE local control plane for the whole run in a
- * temporary directory, runs `deno test --allow-all --parallel tests/` (or the paths given)
+ * temporary directory, runs `deno test --allow-all --parallel tests/ bench/` (or the paths given)
  * with `KBK_TEST_KUBECONFIG` and `KBK_TEST_CLUSTER_DIR` (and `KUBECONFIG`) pointing at it,
  * stops the control plane however the tests end (SIGINT and SIGTERM too), and exits with
  * deno test's status. The user's own KUBECONFIG is never used.
@@ -18,7 +18,7 @@ const SIGNAL_EXIT: Partial<Record<Deno.Signal, number>> = {
 
 const log = (message: string) => console.error(`[test cluster] ${message}`);
 
-/** The `deno test` arguments: ours, the caller's, and `tests/` unless paths were given. */
+/** The `deno test` arguments: ours, the caller's, and `tests/ bench/` unless paths were given. */
 export async function denoTestArgs(extra: string[]): Promise<string[]> {
   const ours = ["--allow-all", "--parallel"].filter((flag) =>
     !extra.includes(flag) && !(flag === "--allow-all" && extra.includes("-A"))
@@ -28,7 +28,7 @@ export async function denoTestArgs(extra: string[]): Promise<string[]> {
     if (arg.startsWith("-")) continue;
     if (await Deno.stat(arg).then(() => true, () => false)) hasPath = true;
   }
-  return ["test", ...ours, ...extra, ...(hasPath ? [] : ["tests/"])];
+  return ["test", ...ours, ...extra, ...(hasPath ? [] : ["tests/", "bench/"])];
 }
 
 // The run's control plane, and any private one a test started there and could not stop

@@ -1,0 +1,196 @@
+/**
+ * The two plugins under test and how their hooks are run: as the Buildkite agent runs a
+ * plugin hook, through a wrapper script that starts with the hook's shebang line, sources
+ * the hook and exits with its status (the agent's wrapper also dumps the environment before
+ * and after through `buildkite-agent env dump`; that is the agent's cost, left out here).
+ * Each run is in its own measured cgroup pair.
+ *
+ * @module
+ */
+
+import { REPOSITORY_ROOT } from "../tests/cluster/binaries.ts";
+import type { MeasuredGroup } from "./measured_group.ts";
+
+/** Which plugin. */
+export type PluginName = "ours" | "baseline";
+
+/** Which hook. */
+export type HookName = "command" | "pre-exit";
+
+/** A plugin checkout to run hooks from. */
+export interface PluginUnderTest {
+  name: PluginName;
+  /** The checkout's root: `hooks/command` and `hooks/pre-exit` are below it. */
+  dir: string;
+  /** Variables this plugin's hooks get on top of the job's. */
+  env: Record<string, string>;
+}
+
+/**
+ * This plugin, run from source: `BUILDKITE_KUBERNETES_PLUGIN_PROGRAM` points at a script
+ * that runs `deno run src/main.ts` with the Deno running the benchmark. (The compiled
+ * binary the agent image carries needs `deno compile`, which downloads a runtime.)
+ */
+export async function ourPlugin(workDir: string): Promise<PluginUnderTest> {
+  const program = `${workDir}/kubernetes-buildkite-plugin`;
+  await Deno.writeTextFile(
+    program,
+    `#!/bin/sh\nexec "${Deno.execPath()}" run --quiet --allow-all "${REPOSITORY_ROOT}/src/main.ts" "$@"\n`,
+    { mode: 0o755 },
+  );
+  return {
+    name: "ours",
+    dir: REPOSITORY_ROOT,
+    env: { BUILDKITE_KUBERNETES_PLUGIN_PROGRAM: program },
+  };
+}
+
+/** The bash plugin checkout at `dir`; throws naming what is missing. */
+export async function baselinePlugin(dir: string): Promise<PluginUnderTest> {
+  const root = await Deno.realPath(dir).catch(() => {
+    throw new Error(`--baseline ${dir}: no such directory`);
+  });
+  for (const file of ["hooks/command", "hooks/pre-exit", "lib/job.jsonnet"]) {
+    const found = await Deno.stat(`${root}/${file}`).then((info) => info.isFile, () => false);
+    if (!found) {
+      throw new Error(
+        `--baseline ${dir}: ${file} is missing; give a checkout of muhlba91/kubernetes-buildkite-plugin`,
+      );
+    }
+  }
+  return { name: "baseline", dir: root, env: {} };
+}
+
+/** The hook's shebang line, as the agent copies it into its wrapper. */
+async function shebang(hookPath: string): Promise<string> {
+  const first = (await Deno.readTextFile(hookPath)).split("\n", 1)[0];
+  return first.startsWith("#!") ? first : "#!/bin/bash";
+}
+
+/** Writes the agent-style wrapper of a plugin's hook into `dir`; returns its path. */
+export async function writeHookWrapper(
+  dir: string,
+  plugin: PluginUnderTest,
+  hook: HookName,
+): Promise<string> {
+  const hookPath = `${plugin.dir}/hooks/${hook}`;
+  const wrapper = `${dir}/${plugin.name}-${hook}-wrapper`;
+  await Deno.writeTextFile(
+    wrapper,
+    [
+      await shebang(hookPath),
+      `. "${hookPath}"`,
+      "export BUILDKITE_HOOK_EXIT_STATUS=$?",
+      'export BUILDKITE_HOOK_WORKING_DIR="${PWD}"',
+      "exit $BUILDKITE_HOOK_EXIT_STATUS",
+      "",
+    ].join("\n"),
+    { mode: 0o700 },
+  );
+  return wrapper;
+}
+
+/** One run of a hook. */
+export interface HookRun {
+  plugin: PluginName;
+  hook: HookName;
+  /** The hook's exit status (128 + n when killed by signal n). */
+  status: number;
+  /** When it was started and when its process exited, ms since the epoch. */
+  startedAt: number;
+  exitedAt: number;
+  /** When its output stream closed (background processes may hold it after the exit). */
+  outputClosedAt: number;
+  /** Its output: stdout and stderr, as the build log would show them. */
+  output: string;
+  /** CPU time and peak memory of its whole process tree. */
+  cpuSeconds: number;
+  peakBytes: number;
+  /** Processes it left running that had to be killed. */
+  leftBehind: number;
+}
+
+/** How to run a hook. */
+export interface RunHookOptions {
+  /** The wrapper script (`writeHookWrapper`). */
+  wrapper: string;
+  /** The hook's whole environment. */
+  env: Record<string, string>;
+  /** Its working directory. */
+  cwd: string;
+  /** The (created) group to run in; it is read after the hook and left for the caller. */
+  group: MeasuredGroup;
+  /** Called with each piece of output as it arrives. */
+  onOutput?: (text: string) => void;
+  /** How long background processes may keep the output open after the hook exits. */
+  lingerMs?: number;
+  /** Kills the hook's process tree. */
+  signal?: AbortSignal;
+}
+
+/** Runs a hook in its own process group, in its measured group, and waits for it. */
+export async function runHook(
+  plugin: PluginUnderTest,
+  hook: HookName,
+  options: RunHookOptions,
+): Promise<HookRun> {
+  const [command, ...args] = options.group.wrap([options.wrapper]);
+  const startedAt = Date.now();
+  const child = new Deno.Command(command, {
+    args,
+    env: options.env,
+    clearEnv: true,
+    cwd: options.cwd,
+    // The agent starts each hook in a process group of its own; a Ctrl-C at the terminal
+    // reaches the benchmark, which then kills the groups.
+    detached: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const onAbort = () => void options.group.kill();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+  let output = "";
+  let outputClosedAt = 0;
+  const decoder = new TextDecoder();
+  const reading = (async () => {
+    for await (const chunk of child.stdout) {
+      const text = decoder.decode(chunk, { stream: true });
+      output += text;
+      options.onOutput?.(text);
+    }
+    output += decoder.decode();
+    outputClosedAt = Date.now();
+  })();
+  try {
+    const status = await child.status;
+    const exitedAt = Date.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const lingered = await Promise.race([
+      reading.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), options.lingerMs ?? 30_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    const leftBehind = (await options.group.processes()).length;
+    if (lingered || leftBehind > 0) await options.group.kill();
+    await reading;
+    const usage = await options.group.usage();
+    return {
+      plugin: plugin.name,
+      hook,
+      status: status.code,
+      startedAt,
+      exitedAt,
+      outputClosedAt,
+      output,
+      cpuSeconds: usage.cpuSeconds,
+      peakBytes: usage.peakBytes,
+      leftBehind,
+    };
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+}

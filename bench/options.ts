@@ -1,0 +1,145 @@
+/**
+ * `deno task bench` arguments and what each mode measures.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+/** The parts of the benchmark. */
+export const PHASES = ["steps", "logs", "concurrency"] as const;
+
+/** One part of the benchmark. */
+export type Phase = typeof PHASES[number];
+
+/** How much to measure. */
+export interface Settings {
+  mode: "quick" | "full";
+  /** Runs per plugin of the short step (latency, CPU, memory, API requests). */
+  shortRepetitions: number;
+  /** The short step's sleep, seconds. */
+  shortStepSeconds: number;
+  /** Runs per plugin of the long step (API requests against step duration). */
+  longRepetitions: number;
+  /** The long step's sleep, seconds. */
+  longStepSeconds: number;
+  /** Numbered lines the short and long steps print. */
+  stepLines: number;
+  /** Lines of the log-fidelity step, and over about how many seconds it prints them. */
+  logLines: number;
+  logSeconds: number;
+  /** Runs per plugin and cut pattern of the log-fidelity step. */
+  logRepetitions: number;
+  /** The period of the periodic connection cuts, ms. */
+  cutEveryMs: number;
+  /** Numbers of concurrent steps. */
+  concurrency: number[];
+  /** Runs per plugin and concurrency. */
+  concurrencyRepetitions: number;
+  /** The concurrent steps' sleep, seconds. */
+  concurrencyStepSeconds: number;
+  /** How long a window stays open after the last hook, for the cluster's reactions, ms. */
+  settleMs: number;
+}
+
+/** The settings of each mode. */
+export const MODES: Record<Settings["mode"], Settings> = {
+  quick: {
+    mode: "quick",
+    shortRepetitions: 3,
+    shortStepSeconds: 5,
+    longRepetitions: 1,
+    longStepSeconds: 30,
+    stepLines: 10,
+    logLines: 20_000,
+    logSeconds: 8,
+    logRepetitions: 1,
+    cutEveryMs: 2_000,
+    concurrency: [1, 10],
+    concurrencyRepetitions: 1,
+    concurrencyStepSeconds: 5,
+    settleMs: 3_000,
+  },
+  full: {
+    mode: "full",
+    shortRepetitions: 5,
+    shortStepSeconds: 10,
+    longRepetitions: 3,
+    longStepSeconds: 120,
+    stepLines: 10,
+    logLines: 100_000,
+    logSeconds: 15,
+    logRepetitions: 3,
+    cutEveryMs: 2_000,
+    concurrency: [1, 10, 50],
+    concurrencyRepetitions: 2,
+    concurrencyStepSeconds: 10,
+    settleMs: 3_000,
+  },
+};
+
+/** Parsed command line. */
+export interface Options {
+  settings: Settings;
+  /** A checkout of the bash plugin to compare with, if any. */
+  baseline?: string;
+  /** Where to write the results as JSON. */
+  json?: string;
+  /** Where to write the markdown tables (they are printed too). */
+  markdown?: string;
+  /** The parts to run. */
+  phases: Phase[];
+  /** Show usage and stop. */
+  help: boolean;
+}
+
+/** The usage text. */
+export const USAGE =
+  `usage: deno task bench [--quick] [--baseline PATH] [--json FILE] [--markdown FILE]
+                       [--only steps,logs,concurrency]
+
+Runs the same steps through this plugin and, with --baseline, through a checkout of the bash
+plugin (muhlba91/kubernetes-buildkite-plugin; it needs kubectl, jq and jsonnet), each hook as
+the Buildkite agent runs it, on control planes of its own; prints markdown tables.
+
+  --quick          a few minutes: fewer runs, shorter steps, 20,000 log lines, 1 and 10
+                   concurrent steps (default: the full run, about 45 minutes)
+  --baseline PATH  the bash plugin's checkout (never part of this repository)
+  --json FILE      every run's figures and the summary, as JSON
+  --markdown FILE  the tables, as printed
+  --only PHASES    steps (latency, CPU, memory, API requests), logs (fidelity with cut
+                   connections), concurrency; comma-separated (default: all)`;
+
+/** Parses `deno task bench` arguments; throws with a message for bad ones. */
+export function parseOptions(args: string[]): Options {
+  const { values } = parseArgs({
+    args,
+    options: {
+      quick: { type: "boolean", default: false },
+      baseline: { type: "string" },
+      json: { type: "string" },
+      markdown: { type: "string" },
+      only: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const phases = values.only === undefined
+    ? [...PHASES]
+    : values.only.split(",").map((part) => part.trim()).filter(Boolean);
+  for (const phase of phases) {
+    if (!(PHASES as readonly string[]).includes(phase)) {
+      throw new Error(`--only: unknown part ${JSON.stringify(phase)}; use ${PHASES.join(", ")}`);
+    }
+  }
+  if (phases.length === 0) throw new Error(`--only: name at least one of ${PHASES.join(", ")}`);
+  return {
+    settings: MODES[values.quick ? "quick" : "full"],
+    baseline: values.baseline,
+    json: values.json,
+    markdown: values.markdown,
+    phases: phases as Phase[],
+    help: values.help,
+  };
+}

@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { MODES, parseOptions } from "./options.ts";
+
+Deno.test("no arguments: the full run of every part, ours only", () => {
+  const options = parseOptions([]);
+  assert.equal(options.settings, MODES.full);
+  assert.deepEqual(options.phases, ["steps", "logs", "concurrency"]);
+  assert.equal(options.baseline, undefined);
+});
+
+Deno.test("--quick, --baseline, --json, --markdown and --only", () => {
+  const options = parseOptions([
+    "--quick",
+    "--baseline",
+    "/tmp/plugin",
+    "--json",
+    "out.json",
+    "--markdown",
+    "out.md",
+    "--only",
+    "logs, steps",
+  ]);
+  assert.equal(options.settings.mode, "quick");
+  assert.equal(options.baseline, "/tmp/plugin");
+  assert.equal(options.json, "out.json");
+  assert.equal(options.markdown, "out.md");
+  assert.deepEqual(options.phases, ["logs", "steps"]);
+});
+
+const bad: { args: string[]; error: RegExp }[] = [
+  { args: ["--only", "latency"], error: /unknown part "latency"; use steps, logs, concurrency/ },
+  { args: ["--only", ","], error: /name at least one/ },
+  { args: ["--fast"], error: /Unknown option '--fast'/ },
+  { args: ["extra"], error: /positional argument/ },
+];
+for (const { args, error } of bad) {
+  Deno.test(`bad arguments: ${args.join(" ")}`, () => {
+    assert.throws(() => parseOptions(args), error);
+  });
+}
+
+Deno.test("quick mode is smaller than the full run in every dimension", () => {
+  const { quick, full } = MODES;
+  assert.ok(quick.shortRepetitions < full.shortRepetitions);
+  assert.ok(full.shortRepetitions >= 5, "at least 5 runs for latency figures");
+  assert.ok(quick.longStepSeconds < full.longStepSeconds);
+  assert.equal(full.longStepSeconds, 120);
+  assert.equal(full.shortStepSeconds, 10);
+  assert.equal(full.logLines, 100_000);
+  assert.equal(quick.logLines, 20_000);
+  assert.deepEqual(quick.concurrency, [1, 10]);
+  assert.deepEqual(full.concurrency, [1, 10, 50]);
+});

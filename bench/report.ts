@@ -1,0 +1,343 @@
+/**
+ * The benchmark's results as markdown tables: each figure for this plugin and the baseline
+ * as median (min–max) over the runs, the ratio baseline / ours of the medians, and the
+ * targets next to what was measured.
+ *
+ * @module
+ */
+
+import type { PluginName } from "./hooks.ts";
+import type {
+  ConcurrencyRecord,
+  ConcurrencyResult,
+  LogsResult,
+  StepRecord,
+  StepsResult,
+} from "./scenarios.ts";
+import { ratio, summarize, type Summary } from "./statistics.ts";
+
+/** Everything measured in one benchmark run. */
+export interface Results {
+  /** The plugins measured: `ours`, and `baseline` when a checkout was given. */
+  plugins: PluginName[];
+  steps?: StepsResult;
+  logs?: LogsResult;
+  concurrency?: ConcurrencyResult;
+}
+
+/** One figure for both plugins. */
+export interface Row {
+  figure: string;
+  ours?: Summary;
+  baseline?: Summary;
+  /** Digits after the decimal point. */
+  digits: number;
+  /** Whether baseline / ours means something for this figure. */
+  compare: boolean;
+}
+
+/** A titled table. */
+export interface Table {
+  title: string;
+  rows: Row[];
+}
+
+/** A target and whether this plugin met it. */
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  /** Undefined when it could not be judged (not measured, or no baseline). */
+  met?: boolean;
+}
+
+const MIB = 1024 * 1024;
+
+function byPlugin<T extends { plugin: PluginName }>(records: T[], plugin: PluginName): T[] {
+  return records.filter((record) => record.plugin === plugin);
+}
+
+function row<T extends { plugin: PluginName }>(
+  figure: string,
+  records: T[],
+  value: (record: T) => number | undefined,
+  options: { digits: number; compare?: boolean },
+): Row {
+  const values = (plugin: PluginName) =>
+    byPlugin(records, plugin).map(value).filter((x): x is number => x !== undefined);
+  return {
+    figure,
+    ours: summarize(values("ours")),
+    baseline: summarize(values("baseline")),
+    digits: options.digits,
+    compare: options.compare ?? true,
+  };
+}
+
+const D0 = { digits: 0 };
+const D1 = { digits: 1 };
+const D2 = { digits: 2 };
+
+function stepCpu(record: StepRecord): number {
+  return record.command.cpuSeconds + (record.preExit?.cpuSeconds ?? 0);
+}
+
+/** The short and the long step's scenario names, in the order they ran. */
+function stepScenarios(steps: StepsResult): string[] {
+  return [...new Set(steps.runs.map((run) => run.scenario))];
+}
+
+/** The per-step table: latency, CPU, memory, API requests. */
+export function stepsTable(steps: StepsResult): Table {
+  const [short, long] = stepScenarios(steps);
+  const shortRuns = steps.runs.filter((run) => run.scenario === short);
+  const rows: Row[] = [
+    row("Hook start → Job created (s)", shortRuns, (run) => run.jobCreatedSeconds, D2),
+    row("Container exit → hook exit (s)", shortRuns, (run) => run.afterExitSeconds, D2),
+    row("CPU, command hook (s)", shortRuns, (run) => run.command.cpuSeconds, D2),
+    row("CPU, pre-exit hook (s)", shortRuns, (run) => run.preExit?.cpuSeconds, D2),
+    row(`CPU per step, ${short} (s)`, shortRuns, stepCpu, D2),
+  ];
+  const longRuns = long ? steps.runs.filter((run) => run.scenario === long) : [];
+  if (long) rows.push(row(`CPU per step, ${long} (s)`, longRuns, stepCpu, D2));
+  rows.push(
+    row("Peak memory, command hook (MiB)", shortRuns, (run) => run.command.peakBytes / MIB, D0),
+    row(
+      "Peak memory, pre-exit hook (MiB)",
+      shortRuns,
+      (run) => run.preExit && run.preExit.peakBytes / MIB,
+      D0,
+    ),
+    row(`API requests per step, ${short}`, shortRuns, (run) => run.window?.netRequests, D0),
+  );
+  if (long) {
+    rows.push(
+      row(`API requests per step, ${long}`, longRuns, (run) => run.window?.netRequests, D0),
+    );
+  }
+  return { title: "Per step", rows };
+}
+
+/** The log-fidelity table: lost, duplicated and garbled lines per cut pattern. */
+export function logsTable(logs: LogsResult): Table {
+  const rows: Row[] = [];
+  for (const scenario of new Set(logs.runs.map((run) => run.scenario))) {
+    const runs = logs.runs.filter((run) => run.scenario === scenario);
+    rows.push(
+      row(`Lines lost, ${scenario}`, runs, (run) => run.fidelity.lost, D0),
+      row(`Lines duplicated, ${scenario}`, runs, (run) => run.fidelity.duplicated, D0),
+      row(`Lines garbled, ${scenario}`, runs, (run) => run.fidelity.garbled, D0),
+      row(`Connection cuts, ${scenario}`, runs, (run) => run.cuts, { digits: 0, compare: false }),
+    );
+  }
+  return { title: "Log fidelity", rows };
+}
+
+/** The concurrency table: per number of concurrent steps. */
+export function concurrencyTable(concurrency: ConcurrencyResult): Table {
+  const rows: Row[] = [];
+  for (const steps of new Set(concurrency.runs.map((run) => run.steps))) {
+    const runs: ConcurrencyRecord[] = concurrency.runs.filter((run) => run.steps === steps);
+    rows.push(
+      row(`${steps} at once: wall time (s)`, runs, (run) => run.wallSeconds, D1),
+      row(`${steps} at once: API requests, all steps`, runs, (run) => run.window.netRequests, D0),
+      row(
+        `${steps} at once: API requests per step`,
+        runs,
+        (run) => run.window.netRequests === undefined ? undefined : run.window.netRequests / steps,
+        D1,
+      ),
+      row(
+        `${steps} at once: peak memory of all hooks (MiB)`,
+        runs,
+        (run) => run.peakBytes / MIB,
+        D0,
+      ),
+      row(`${steps} at once: CPU of all hooks (s)`, runs, (run) => run.cpuSeconds, D1),
+      row(`${steps} at once: failed steps`, runs, (run) => run.failedSteps, D0),
+    );
+  }
+  return { title: "Concurrent steps", rows };
+}
+
+/**
+ * The requests of the short step's windows by verb, resource and status code (medians,
+ * background included): which requests are the plugin's own, which the cluster's.
+ */
+export function requestsTable(steps: StepsResult): Table {
+  const [short] = stepScenarios(steps);
+  const runs = steps.runs.filter((run) => run.scenario === short && run.window);
+  const keys = [...new Set(runs.flatMap((run) => Object.keys(run.window!.counts)))].sort();
+  const rows = keys.map((key) =>
+    row(key, runs, (run) => run.window!.counts[key] ?? 0, { digits: 0, compare: false })
+  ).filter((entry) => (entry.ours?.median ?? 0) > 0 || (entry.baseline?.median ?? 0) > 0);
+  return {
+    title: `API requests in the window of one ${short}, by request (background included)`,
+    rows,
+  };
+}
+
+/** Every table of the results. */
+export function tables(results: Results): Table[] {
+  return [
+    ...(results.steps ? [stepsTable(results.steps), requestsTable(results.steps)] : []),
+    ...(results.logs ? [logsTable(results.logs)] : []),
+    ...(results.concurrency ? [concurrencyTable(results.concurrency)] : []),
+  ];
+}
+
+function number(value: number, digits: number): string {
+  return value.toFixed(digits);
+}
+
+/** `median (min–max)`, or the value alone when all runs agree, or `—` when not measured. */
+export function formatSummary(summary: Summary | undefined, digits: number): string {
+  if (!summary) return "—";
+  const median = number(summary.median, digits);
+  const min = number(summary.min, digits);
+  const max = number(summary.max, digits);
+  return min === max ? median : `${median} (${min}–${max})`;
+}
+
+function formatRatio(row: Row): string {
+  const value = row.compare ? ratio(row.baseline?.median, row.ours?.median) : undefined;
+  return value === undefined ? "—" : `${value.toFixed(1)}×`;
+}
+
+function cell(text: string): string {
+  return text.replaceAll("|", "\\|");
+}
+
+/** A markdown table with padded columns, as `deno fmt` writes it. */
+export function markdownTable(header: string[], rows: string[][]): string {
+  const cells = [header, ...rows].map((line) => line.map(cell));
+  const widths = header.map((_, column) =>
+    Math.max(3, ...cells.map((line) => line[column].length))
+  );
+  const render = (line: string[]) =>
+    `| ${line.map((text, column) => text.padEnd(widths[column])).join(" | ")} |`;
+  return [
+    render(cells[0]),
+    render(widths.map((width) => "-".repeat(width))),
+    ...cells.slice(1).map(render),
+  ]
+    .join("\n");
+}
+
+/** A table as markdown: the figure, ours, the baseline, and baseline / ours. */
+export function renderTable(table: Table, withBaseline: boolean): string {
+  const header = withBaseline
+    ? ["Figure", "This plugin", "Bash plugin", "Bash / this"]
+    : ["Figure", "This plugin"];
+  const rows = table.rows.map((entry) => {
+    const ours = formatSummary(entry.ours, entry.digits);
+    return withBaseline
+      ? [entry.figure, ours, formatSummary(entry.baseline, entry.digits), formatRatio(entry)]
+      : [entry.figure, ours];
+  });
+  return `**${table.title}**\n\n${markdownTable(header, rows)}`;
+}
+
+/** How close the long step's requests must be to the short step's to call them independent. */
+export const INDEPENDENCE_TOLERANCE = { relative: 0.15, absolute: 3 };
+
+/** The issue's targets, judged on this plugin's medians. */
+export function checkTargets(results: Results): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const steps = results.steps;
+  if (steps) {
+    const [short, long] = stepScenarios(steps);
+    const ours = byPlugin(steps.runs, "ours");
+    const afterExit = summarize(
+      ours.filter((run) => run.scenario === short).flatMap((run) =>
+        run.afterExitSeconds === undefined ? [] : [run.afterExitSeconds]
+      ),
+    );
+    checks.push({
+      target: "Container exit → hook exit under 1 s (median)",
+      measured: afterExit ? `${formatSummary(afterExit, 2)} s` : "not measured",
+      met: afterExit && afterExit.median < 1,
+    });
+
+    const requests = (scenario: string) =>
+      summarize(
+        ours.filter((run) => run.scenario === scenario).flatMap((run) =>
+          run.window?.netRequests === undefined ? [] : [run.window.netRequests]
+        ),
+      );
+    const shortRequests = requests(short);
+    const longRequests = long ? requests(long) : undefined;
+    const tolerance = shortRequests &&
+      Math.max(
+        INDEPENDENCE_TOLERANCE.absolute,
+        INDEPENDENCE_TOLERANCE.relative * shortRequests.median,
+      );
+    checks.push({
+      target: `API requests per step independent of step duration (${long ?? "long"} within ` +
+        `±${
+          INDEPENDENCE_TOLERANCE.relative * 100
+        } %, at least ±${INDEPENDENCE_TOLERANCE.absolute}, ` +
+        `of ${short})`,
+      measured: shortRequests && longRequests
+        ? `${formatSummary(shortRequests, 0)} (${short}), ${
+          formatSummary(longRequests, 0)
+        } (${long})`
+        : "not measured",
+      met: shortRequests && longRequests && tolerance !== undefined
+        ? Math.abs(longRequests.median - shortRequests.median) <= tolerance
+        : undefined,
+    });
+
+    const cpu = (plugin: PluginName, scenario: string) =>
+      summarize(
+        byPlugin(steps.runs, plugin).filter((run) => run.scenario === scenario).map(stepCpu),
+      );
+    for (const scenario of [short, long].filter((name): name is string => Boolean(name))) {
+      const oursCpu = cpu("ours", scenario);
+      const baselineCpu = cpu("baseline", scenario);
+      checks.push({
+        target: `CPU per step at most a fifth of the bash plugin's (${scenario})`,
+        measured: oursCpu && baselineCpu
+          ? `${formatSummary(oursCpu, 2)} s vs ${formatSummary(baselineCpu, 2)} s (${
+            (baselineCpu.median / oursCpu.median).toFixed(1)
+          }×)`
+          : oursCpu
+          ? `${formatSummary(oursCpu, 2)} s; no bash plugin measured`
+          : "not measured",
+        met: oursCpu && baselineCpu ? oursCpu.median <= baselineCpu.median / 5 : undefined,
+      });
+    }
+  }
+  if (results.logs) {
+    const ours = byPlugin(results.logs.runs, "ours");
+    const lost = ours.reduce((sum, run) => sum + run.fidelity.lost, 0);
+    const duplicated = ours.reduce((sum, run) => sum + run.fidelity.duplicated, 0);
+    const garbled = ours.reduce((sum, run) => sum + run.fidelity.garbled, 0);
+    checks.push({
+      target: "Zero lines lost or duplicated (connections cut)",
+      measured: `${lost} lost, ${duplicated} duplicated, ${garbled} garbled in ${ours.length} runs`,
+      met: ours.length > 0 ? lost + duplicated + garbled === 0 : undefined,
+    });
+  }
+  return checks;
+}
+
+/** The targets as a markdown table. */
+export function renderTargets(checks: TargetCheck[]): string {
+  const verdict = (met: boolean | undefined) => met === undefined ? "—" : met ? "yes" : "**no**";
+  return `**Targets**\n\n${
+    markdownTable(
+      ["Target", "Measured (this plugin)", "Met"],
+      checks.map((check) => [check.target, check.measured, verdict(check.met)]),
+    )
+  }`;
+}
+
+/** Every table and the targets, as markdown. */
+export function renderReport(results: Results): string {
+  const withBaseline = results.plugins.includes("baseline");
+  const checks = checkTargets(results);
+  return [
+    ...tables(results).map((table) => renderTable(table, withBaseline)),
+    ...(checks.length > 0 ? [renderTargets(checks)] : []),
+  ].join("\n\n") + "\n";
+}
