@@ -33,8 +33,10 @@ export function parseLabels(text: string): Record<string, string> {
   const labels: Record<string, string> = {};
   const pattern = /(\w+)="((?:[^"\\]|\\.)*)"/g;
   for (const match of text.matchAll(pattern)) {
-    labels[match[1]] = match[2].replace(/\\(.)/g, (_, escaped: string) =>
-      escaped === "n" ? "\n" : escaped);
+    labels[match[1]] = match[2].replace(
+      /\\(.)/g,
+      (_, escaped: string) => escaped === "n" ? "\n" : escaped,
+    );
   }
   return labels;
 }

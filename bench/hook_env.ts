@@ -113,7 +113,7 @@ export function jobVariables(job: JobDescription): Record<string, string> {
     BUILDKITE_TIMEOUT: "false",
     BUILDKITE_COMMAND: job.command,
     BUILDKITE_PLUGINS: JSON.stringify([{ [PLUGIN_SOURCE]: job.plugin }]),
-    BENCH_PIPELINE_VARIABLE: "a value with spaces and \"quotes\"",
+    BENCH_PIPELINE_VARIABLE: 'a value with spaces and "quotes"',
   };
 }
 

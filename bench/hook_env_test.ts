@@ -3,8 +3,8 @@ import { parseEnvFile, unquoteGo } from "../src/config/env_file.ts";
 import { decodeFlattened } from "../src/config/sources.ts";
 import {
   envFileText,
-  FLATTENED_PREFIX,
   flattenConfiguration,
+  FLATTENED_PREFIX,
   goQuote,
   hookEnvironment,
   jobVariables,
