@@ -8,6 +8,14 @@
  */
 import { locateBinaries, REPOSITORY_ROOT } from "../tests/cluster/binaries.ts";
 
+/** The permissions `deno task compile` gives the program in the image. */
+function compiledPermissions(): string[] {
+  const denoJson = JSON.parse(Deno.readTextFileSync(`${REPOSITORY_ROOT}/deno.json`));
+  return (denoJson.tasks.compile as string).split(/\s+/).filter((word) =>
+    word.startsWith("--allow-")
+  );
+}
+
 async function run(command: string, args: string[], cwd: string): Promise<string> {
   const { code, stdout, stderr } = await new Deno.Command(command, {
     args,
@@ -111,7 +119,8 @@ export async function runAgentJob(options: AgentJobOptions): Promise<AgentJobRes
   const program = `${workDir}/kubernetes-buildkite-plugin-program`;
   await Deno.writeTextFile(
     program,
-    `#!/bin/sh\nexec "${Deno.execPath()}" run --quiet --allow-all "${REPOSITORY_ROOT}/src/main.ts" "$@"\n`,
+    `#!/bin/sh\nexec "${Deno.execPath()}" run --quiet ${compiledPermissions().join(" ")} ` +
+      `"${REPOSITORY_ROOT}/src/main.ts" "$@"\n`,
   );
   await Deno.chmod(program, 0o755);
   const agentDir = binaries.buildkiteAgent.slice(0, binaries.buildkiteAgent.lastIndexOf("/"));

@@ -6,8 +6,8 @@
  */
 import { createHash } from "node:crypto";
 import { Informer } from "../cluster/informer.ts";
-import type { KubeList, KubeObject } from "../cluster/kube_types.ts";
-import { testCluster } from "../cluster/testing.ts";
+import type { KubeList, KubeObject, Pod } from "../cluster/kube_types.ts";
+import { testCluster, waitForMatch } from "../cluster/testing.ts";
 
 async function git(cwd: string, ...args: string[]): Promise<void> {
   const { code, stderr } = await new Deno.Command("git", {
@@ -175,4 +175,30 @@ export function fakeAgentApi(): FakeAgentApi {
     uploads,
     [Symbol.asyncDispose]: () => server.shutdown(),
   };
+}
+
+/**
+ * When (performance.now()) an object of `collection` in `namespace`, selected by `labelSelector`,
+ * first satisfies `predicate`: a timing that, unlike a step's whole duration, does not
+ * include the program's start-up, which stretches on a loaded machine.
+ */
+export async function firstSeenAt<T extends KubeObject>(
+  namespace: string,
+  collection: string,
+  labelSelector: string,
+  predicate: (object: T) => boolean,
+): Promise<number> {
+  const path = collection === "jobs"
+    ? `/apis/batch/v1/namespaces/${namespace}/jobs`
+    : `/api/v1/namespaces/${namespace}/${collection}`;
+  await waitForMatch<T>(testCluster().api, path, { labelSelector }, predicate, {
+    timeoutMs: 60_000,
+  });
+  return performance.now();
+}
+
+/** Whether any container of a pod is waiting for one of `reasons`. */
+export function waitingFor(pod: Pod, reasons: RegExp): boolean {
+  return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]
+    .some((status) => reasons.test(status.state?.waiting?.reason ?? ""));
 }

@@ -9,6 +9,17 @@ import { type Cluster, testCluster } from "../cluster/testing.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 
+/**
+ * The permissions `deno task compile` gives the program in the image: the tests run it with
+ * exactly these, so a missing one fails here rather than in production.
+ */
+export function compiledPermissions(): string[] {
+  const denoJson = JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)));
+  return (denoJson.tasks.compile as string).split(/\s+/).filter((word) =>
+    word.startsWith("--allow-")
+  );
+}
+
 /** A step to run. */
 export interface StepOptions {
   /** The namespace (the plugin's `namespace` option). */
@@ -86,7 +97,7 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
   const jobId = options.jobId ?? newJobId();
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--allow-all", MAIN, options.subcommand ?? "run"],
+    args: ["run", "--quiet", ...compiledPermissions(), MAIN, options.subcommand ?? "run"],
     env: jobEnvironment(options, jobId),
     clearEnv: true,
     stdout: "piped",
