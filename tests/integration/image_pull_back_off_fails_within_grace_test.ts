@@ -34,8 +34,8 @@ Deno.test("an unpullable image fails the step after image-pull-grace, with a dia
   });
   const name = stepJobName(result.jobId);
   assert.equal(result.status, 91, result.stdout + result.stderr);
-  // From the moment the pull first failed to the hook's exit: the program's own start-up stretches on a
-  // loaded machine and says nothing about the grace.
+  // Timed from when the pull first failed, not from the program's start-up, which
+  // stretches on a loaded machine and says nothing about the grace.
   const afterMs = result.exitedAt - await seen;
   assert.ok(
     afterMs >= (GRACE_SECONDS - 1) * 1000 && afterMs < (GRACE_SECONDS + 3) * 1000,

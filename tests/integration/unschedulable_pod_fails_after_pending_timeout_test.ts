@@ -31,8 +31,8 @@ Deno.test("an unschedulable pod fails the step after pending-timeout with the sc
   });
   const name = stepJobName(result.jobId);
   assert.equal(result.status, 94, result.stdout + result.stderr);
-  // From the moment the Job was created to the hook's exit: the program's own start-up stretches on a
-  // loaded machine and says nothing about the grace.
+  // Timed from when the Job was created, not from the program's start-up, which
+  // stretches on a loaded machine and says nothing about the grace.
   const afterMs = result.exitedAt - await seen;
   assert.ok(
     afterMs >= (PENDING_TIMEOUT_SECONDS - 1) * 1000 &&
