@@ -39,8 +39,8 @@ Deno.test("a missing Secret key fails the step after the grace with 93 and the k
   });
   const name = stepJobName(result.jobId);
   assert.equal(result.status, 93, result.stdout + result.stderr);
-  // Timed from when the container first could not be created, not from the program's start-up, which
-  // stretches on a loaded machine and says nothing about the grace.
+  // Timed from when the container first could not be created, not from the program's
+  // start-up, which stretches on a loaded machine and says nothing about the grace.
   const afterMs = result.exitedAt - await seen;
   assert.ok(
     afterMs >= (GRACE_SECONDS - 1) * 1000 && afterMs < (GRACE_SECONDS + 3) * 1000,
