@@ -49,7 +49,7 @@ export const MODES: Record<Settings["mode"], Settings> = {
     shortRepetitions: 3,
     shortStepSeconds: 5,
     longRepetitions: 1,
-    longStepSeconds: 30,
+    longStepSeconds: 20,
     stepLines: 10,
     logLines: 20_000,
     logSeconds: 8,

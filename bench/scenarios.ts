@@ -382,6 +382,7 @@ export async function measureSteps(
     for (let repetition = 1; repetition <= scenario.repetitions; repetition++) {
       let longest = 0;
       for (const plugin of inOrder(context.plugins, repetition)) {
+        context.signal.throwIfAborted();
         context.log(`${scenario.name}, run ${repetition}/${scenario.repetitions}: ${plugin.name}`);
         const group = await context.groups
           .child(`steps/${plugin.name}-${scenario.step.lines}-${runs.length}`).create();
@@ -459,6 +460,7 @@ export async function measureLogs(
         : `${lines} lines, connections cut every ${settings.cutEveryMs / 1000} s`;
       for (let repetition = 1; repetition <= settings.logRepetitions; repetition++) {
         for (const plugin of inOrder(context.plugins, repetition)) {
+          context.signal.throwIfAborted();
           context.log(`${scenario}, run ${repetition}/${settings.logRepetitions}: ${plugin.name}`);
           let cuts = 0;
           const cut = () => {
@@ -561,6 +563,7 @@ export async function measureConcurrency(
     for (let repetition = 1; repetition <= settings.concurrencyRepetitions; repetition++) {
       let longest = 0;
       for (const plugin of inOrder(context.plugins, repetition)) {
+        context.signal.throwIfAborted();
         context.log(
           `${steps} concurrent steps, run ${repetition}/${settings.concurrencyRepetitions}: ${plugin.name}`,
         );
