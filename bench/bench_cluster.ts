@@ -170,8 +170,11 @@ export class JobCreations {
 
 /** The API server behind a TCP proxy, and a kubeconfig that goes through it. */
 export interface ApiProxy {
+  /** The proxy: `cutAll()` drops every connection through it. */
   proxy: TcpProxy;
+  /** A kubeconfig whose server is the proxy. */
   kubeconfigPath: string;
+  /** Stops the proxy. */
   close(): Promise<void>;
 }
 

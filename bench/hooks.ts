@@ -19,6 +19,7 @@ export type HookName = "command" | "pre-exit";
 
 /** A plugin checkout to run hooks from. */
 export interface PluginUnderTest {
+  /** `ours` or `baseline`. */
   name: PluginName;
   /** The checkout's root: `hooks/command` and `hooks/pre-exit` are below it. */
   dir: string;
@@ -92,19 +93,23 @@ export async function writeHookWrapper(
 
 /** One run of a hook. */
 export interface HookRun {
+  /** Whose hook. */
   plugin: PluginName;
+  /** Which hook. */
   hook: HookName;
   /** The hook's exit status (128 + n when killed by signal n). */
   status: number;
-  /** When it was started and when its process exited, ms since the epoch. */
+  /** When it was started, ms since the epoch. */
   startedAt: number;
+  /** When its process exited, ms since the epoch. */
   exitedAt: number;
   /** When its output stream closed (background processes may hold it after the exit). */
   outputClosedAt: number;
   /** Its output: stdout and stderr, as the build log would show them. */
   output: string;
-  /** CPU time and peak memory of its whole process tree. */
+  /** CPU time of its whole process tree, seconds. */
   cpuSeconds: number;
+  /** Peak memory of its whole process tree, bytes. */
   peakBytes: number;
   /** Processes it left running that had to be killed. */
   leftBehind: number;

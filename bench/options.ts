@@ -14,6 +14,7 @@ export type Phase = typeof PHASES[number];
 
 /** How much to measure. */
 export interface Settings {
+  /** Which of the two modes. */
   mode: "quick" | "full";
   /** Runs per plugin of the short step (latency, CPU, memory, API requests). */
   shortRepetitions: number;
@@ -25,8 +26,9 @@ export interface Settings {
   longStepSeconds: number;
   /** Numbered lines the short and long steps print. */
   stepLines: number;
-  /** Lines of the log-fidelity step, and over about how many seconds it prints them. */
+  /** Lines of the log-fidelity step. */
   logLines: number;
+  /** About how many seconds the log-fidelity step takes to print them. */
   logSeconds: number;
   /** Runs per plugin and cut pattern of the log-fidelity step. */
   logRepetitions: number;
@@ -80,6 +82,7 @@ export const MODES: Record<Settings["mode"], Settings> = {
 
 /** Parsed command line. */
 export interface Options {
+  /** What to measure. */
   settings: Settings;
   /** A checkout of the bash plugin to compare with, if any. */
   baseline?: string;

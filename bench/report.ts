@@ -20,15 +20,21 @@ import { ratio, summarize, type Summary } from "./statistics.ts";
 export interface Results {
   /** The plugins measured: `ours`, and `baseline` when a checkout was given. */
   plugins: PluginName[];
+  /** The steps part, if it ran. */
   steps?: StepsResult;
+  /** The logs part, if it ran. */
   logs?: LogsResult;
+  /** The concurrency part, if it ran. */
   concurrency?: ConcurrencyResult;
 }
 
 /** One figure for both plugins. */
 export interface Row {
+  /** What is measured, with its unit. */
   figure: string;
+  /** This plugin's runs, if any. */
   ours?: Summary;
+  /** The bash plugin's runs, if any. */
   baseline?: Summary;
   /** Digits after the decimal point. */
   digits: number;
@@ -38,13 +44,17 @@ export interface Row {
 
 /** A titled table. */
 export interface Table {
+  /** Shown in bold above the table. */
   title: string;
+  /** One row per figure. */
   rows: Row[];
 }
 
 /** A target and whether this plugin met it. */
 export interface TargetCheck {
+  /** The target, as the issue states it. */
   target: string;
+  /** This plugin's figures (and the baseline's, where the target compares). */
   measured: string;
   /** Undefined when it could not be judged (not measured, or no baseline). */
   met?: boolean;

@@ -58,13 +58,15 @@ export const PLUGIN_CONFIGURATION = {
 
 /** What every measurement needs. */
 export interface BenchContext {
+  /** What to measure. */
   settings: Settings;
   /** This plugin, then the baseline if one was given. */
   plugins: PluginUnderTest[];
   /** The hooks' working directory; job environment files go here too. */
   workDir: string;
-  /** PATH and HOME of the hooks. */
+  /** PATH of the hooks. */
   hookPath: string;
+  /** HOME of the hooks. */
   home: string;
   /** The agent-style wrapper of each plugin's hooks. */
   wrappers: Record<`${PluginName}/${HookName}`, string>;
@@ -78,13 +80,17 @@ export interface BenchContext {
 
 /** One hook's figures. */
 export interface HookFigures {
+  /** Exit status. */
   status: number;
-  /** Start and exit, ms since the epoch. */
+  /** Start, ms since the epoch. */
   startedAt: number;
+  /** Exit, ms since the epoch. */
   exitedAt: number;
   /** From start to exit. */
   seconds: number;
+  /** CPU time of its process tree, seconds. */
   cpuSeconds: number;
+  /** Peak memory of its process tree, bytes. */
   peakBytes: number;
   /** Processes still running when the hook exited (killed after their output closed). */
   leftBehind: number;
@@ -100,19 +106,27 @@ export interface WindowFigures extends RequestWindow {
 
 /** One step through one plugin. */
 export interface StepRecord {
+  /** Which plugin ran it. */
   plugin: PluginName;
+  /** Which step: `10 s step`, `100,000 lines, connections cut once halfway`… */
   scenario: string;
+  /** Which run of the scenario (1…). */
   repetition: number;
+  /** The Buildkite job id it ran as. */
   jobId: string;
+  /** The command hook. */
   command: HookFigures;
+  /** The pre-exit hook, where it ran. */
   preExit?: HookFigures;
   /** Hook start → the Job's ADDED event, seconds. */
   jobCreatedSeconds?: number;
   /** The container's end (its own clock) → the command hook's exit, seconds. */
   afterExitSeconds?: number;
+  /** The numbered lines in the build log. */
   fidelity: LogFidelity;
   /** Connection cuts made during the step (log runs). */
   cuts?: number;
+  /** API requests from before the command hook to after the pre-exit hook (steps part). */
   window?: WindowFigures;
   /** What went wrong: a non-zero exit, no end marker, lines that did not arrive once. */
   errors: string[];
@@ -122,17 +136,23 @@ export interface StepRecord {
 
 /** N steps at once through one plugin. */
 export interface ConcurrencyRecord {
+  /** Which plugin ran them. */
   plugin: PluginName;
+  /** How many steps at once. */
   steps: number;
+  /** Which run (1…). */
   repetition: number;
   /** First hook start → last hook exit, seconds. */
   wallSeconds: number;
-  /** All the hooks' CPU time, and the peak memory of all of them together. */
+  /** All the hooks' CPU time, seconds. */
   cpuSeconds: number;
+  /** The peak memory of all the hooks together (one parent cgroup), bytes. */
   peakBytes: number;
+  /** API requests from the first hook's start to a few seconds after the last one's exit. */
   window: WindowFigures;
-  /** Steps that failed or lost output, and why. */
+  /** Steps that failed or lost output. */
   failedSteps: number;
+  /** What went wrong, per step. */
   errors: string[];
 }
 
@@ -140,23 +160,29 @@ export interface ConcurrencyRecord {
 export interface Background {
   /** Requests per second. */
   rate: number;
+  /** The idle windows it was measured over. */
   windows: WindowFigures[];
 }
 
 /** Results of the steps part. */
 export interface StepsResult {
+  /** The control plane's background requests. */
   background: Background;
+  /** Every step run (the warm-ups excluded). */
   runs: StepRecord[];
 }
 
 /** Results of the logs part. */
 export interface LogsResult {
+  /** Every log run (the warm-ups excluded). */
   runs: StepRecord[];
 }
 
 /** Results of the concurrency part. */
 export interface ConcurrencyResult {
+  /** The control plane's background requests. */
   background: Background;
+  /** Every run of N steps at once. */
   runs: ConcurrencyRecord[];
 }
 
