@@ -221,6 +221,7 @@ export async function run(env: Env): Promise<number> {
     throw new UserError(`${(error as Error).message}`, EXIT.internal.code);
   } finally {
     listeners.forEach((remove) => remove());
+    debug?.(`${api.requests} API requests`);
     api.close();
   }
 }
