@@ -5,6 +5,11 @@
  * server's own loopback clients) are removed by subtracting their rate, measured over idle
  * windows of the same length with no step running.
  *
+ * Two views: all requests, and all but watches. A watch is counted when it ends, and the
+ * control plane's own few dozen watches end at random times (every 5 to 10 minutes each,
+ * all at once some minutes after start-up), which makes the first view noisy over long
+ * windows; the rest of the background is steady.
+ *
  * @module
  */
 
@@ -83,6 +88,47 @@ export interface RequestWindow {
   requests: number;
   /** Seconds between the two scrapes. */
   seconds: number;
+}
+
+/** Which requests to count: all, or all but watches. */
+export type RequestView = "all" | "without-watches";
+
+/** Whether a `requestKey` is a watch. */
+export function isWatch(key: string): boolean {
+  return key.startsWith("WATCH ");
+}
+
+/** The requests of a window's counts (`requestKey` → count) in a view. */
+export function requestsInView(counts: Record<string, number>, view: RequestView): number {
+  let total = 0;
+  for (const [key, value] of Object.entries(counts)) {
+    if (view === "all" || !isWatch(key)) total += value;
+  }
+  return total;
+}
+
+/** A window with its requests by `requestKey`. */
+export interface CountedWindow {
+  /** Seconds between the two scrapes. */
+  seconds: number;
+  /** Requests by `requestKey`. */
+  counts: Record<string, number>;
+}
+
+/**
+ * A step window's requests in a view, less the background expected over its length at the
+ * rate of the idle windows (in the same view).
+ */
+export function netRequestsInView(
+  window: CountedWindow,
+  idle: readonly CountedWindow[],
+  view: RequestView,
+): number {
+  const asWindow = (counted: CountedWindow): RequestWindow => ({
+    requests: requestsInView(counted.counts, view),
+    seconds: counted.seconds,
+  });
+  return netRequests(asWindow(window), backgroundRate(idle.map(asWindow)));
 }
 
 /** The background rate (requests per second) over idle windows: all requests over all time. */

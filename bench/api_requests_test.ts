@@ -2,10 +2,13 @@ import assert from "node:assert/strict";
 import {
   backgroundRate,
   difference,
+  isWatch,
   netRequests,
+  netRequestsInView,
   parseLabels,
   parseRequestCounts,
   requestKey,
+  requestsInView,
   totalRequests,
 } from "./api_requests.ts";
 
@@ -75,4 +78,23 @@ Deno.test("background rate pools all idle windows; net requests subtract it over
 
 Deno.test("a background rate needs an idle window", () => {
   assert.throws(() => backgroundRate([]), /no idle window/);
+});
+
+Deno.test("requestsInView counts all requests, or all but watches", () => {
+  const counts = { "WATCH core/pods 200": 3, "GET batch/jobs 200": 4, "LIST batch/jobs 200": 1 };
+  assert.equal(requestsInView(counts, "all"), 8);
+  assert.equal(requestsInView(counts, "without-watches"), 5);
+  assert.equal(isWatch("WATCH batch/jobs 200"), true);
+  assert.equal(isWatch("GET nonresource:api 200"), false);
+});
+
+Deno.test("netRequestsInView subtracts the idle windows' rate in the same view", () => {
+  const idle = [
+    { seconds: 10, counts: { "PUT coordination.k8s.io/leases 200": 1, "WATCH core/nodes 200": 4 } },
+    { seconds: 30, counts: { "PUT coordination.k8s.io/leases 200": 3, "WATCH core/nodes 200": 0 } },
+  ];
+  const window = { seconds: 20, counts: { "POST batch/jobs 201": 10, "WATCH batch/jobs 200": 6 } };
+  // all: 8 requests in 40 s, 0.2/s; without watches: 4 in 40 s, 0.1/s.
+  assert.equal(netRequestsInView(window, idle, "all"), 16 - 4);
+  assert.equal(netRequestsInView(window, idle, "without-watches"), 10 - 2);
 });

@@ -170,6 +170,13 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (options.fromJson) {
+    const document = JSON.parse(await Deno.readTextFile(options.fromJson)) as { results: Results };
+    const markdown = renderReport(document.results);
+    console.log(markdown);
+    if (options.markdown) await Deno.writeTextFile(options.markdown, markdown);
+    return 0;
+  }
 
   const stop = new AbortController();
   let stoppedBy: Deno.Signal | undefined;

@@ -90,6 +90,8 @@ export interface Options {
   json?: string;
   /** Where to write the markdown tables (they are printed too). */
   markdown?: string;
+  /** Render the tables of an earlier run's JSON instead of measuring. */
+  fromJson?: string;
   /** The parts to run. */
   phases: Phase[];
   /** Show usage and stop. */
@@ -100,6 +102,7 @@ export interface Options {
 export const USAGE =
   `usage: deno task bench [--quick] [--baseline PATH] [--json FILE] [--markdown FILE]
                        [--only steps,logs,concurrency]
+       deno task bench --from-json FILE [--markdown FILE]
 
 Runs the same steps through this plugin and, with --baseline, through a checkout of the bash
 plugin (muhlba91/kubernetes-buildkite-plugin; it needs kubectl, jq and jsonnet), each hook as
@@ -111,7 +114,8 @@ the Buildkite agent runs it, on control planes of its own; prints markdown table
   --json FILE      every run's figures and the summary, as JSON
   --markdown FILE  the tables, as printed
   --only PHASES    steps (latency, CPU, memory, API requests), logs (fidelity with cut
-                   connections), concurrency; comma-separated (default: all)`;
+                   connections), concurrency; comma-separated (default: all)
+  --from-json FILE print the tables of an earlier run from its --json file, measuring nothing`;
 
 /** Parses `deno task bench` arguments; throws with a message for bad ones. */
 export function parseOptions(args: string[]): Options {
@@ -123,6 +127,7 @@ export function parseOptions(args: string[]): Options {
       json: { type: "string" },
       markdown: { type: "string" },
       only: { type: "string" },
+      "from-json": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -142,6 +147,7 @@ export function parseOptions(args: string[]): Options {
     baseline: values.baseline,
     json: values.json,
     markdown: values.markdown,
+    fromJson: values["from-json"],
     phases: phases as Phase[],
     help: values.help,
   };

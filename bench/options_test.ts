@@ -25,6 +25,11 @@ Deno.test("--quick, --baseline, --json, --markdown and --only", () => {
   assert.equal(options.json, "out.json");
   assert.equal(options.markdown, "out.md");
   assert.deepEqual(options.phases, ["logs", "steps"]);
+  assert.equal(options.fromJson, undefined);
+});
+
+Deno.test("--from-json names an earlier run's results", () => {
+  assert.equal(parseOptions(["--from-json", "run.json"]).fromJson, "run.json");
 });
 
 const bad: { args: string[]; error: RegExp }[] = [

@@ -36,18 +36,30 @@ function stepRun(
     jobCreatedSeconds: figures.created,
     afterExitSeconds: figures.afterExit,
     fidelity: { expected: 10, distinct: 10, lost: 0, duplicated: 0, garbled: 0 },
+    // With the idle window below (0.5 requests/s, 0.3 without watches) over 10 s, this
+    // window's net requests are `net` in all and `net + 1` with watches left out.
     window: {
       requests: figures.net + 5,
       seconds: 10,
-      netRequests: figures.net,
-      counts: { "POST batch/jobs 201": 1, "GET batch/jobs 200": plugin === "ours" ? 0 : 4 },
+      counts: {
+        "POST batch/jobs 201": 1,
+        "GET batch/jobs 200": plugin === "ours" ? 0 : 4,
+        "WATCH batch/jobs 200": 1,
+        "LIST batch/jobs 200": figures.net + 3 - (plugin === "ours" ? 0 : 4),
+      },
     },
     errors: [],
   };
 }
 
 const steps: StepsResult = {
-  background: { rate: 0.5, windows: [] },
+  background: {
+    windows: [{
+      requests: 5,
+      seconds: 10,
+      counts: { "PUT coordination.k8s.io/leases 200": 3, "WATCH core/pods 200": 2 },
+    }],
+  },
   runs: [
     stepRun("ours", "10 s step", {
       created: 0.5,
@@ -119,12 +131,19 @@ Deno.test("stepsTable: medians of the short step's runs, CPU per step of both st
   assert.equal(figure("Container exit → hook exit (s)").baseline?.median, 4);
   assert.equal(figure("CPU per step, 10 s step (s)").ours?.median, 0.6);
   assert.equal(figure("CPU per step, 120 s step (s)").baseline?.median, 6.2);
-  assert.equal(figure("API requests per step, 120 s step").ours?.median, 23);
+  assert.equal(figure("API requests per step, 120 s step, all").ours?.median, 23);
+  assert.equal(figure("API requests per step, 10 s step, all").baseline?.median, 30);
+  assert.equal(figure("API requests per step, 10 s step, watches left out").ours?.median, 22);
 });
 
 Deno.test("requestsTable lists requests either plugin made, with medians", () => {
   const rows = requestsTable(steps).rows;
-  assert.deepEqual(rows.map((row) => row.figure), ["GET batch/jobs 200", "POST batch/jobs 201"]);
+  assert.deepEqual(rows.map((row) => row.figure), [
+    "GET batch/jobs 200",
+    "LIST batch/jobs 200",
+    "POST batch/jobs 201",
+    "WATCH batch/jobs 200",
+  ]);
   assert.equal(rows[0].ours?.median, 0);
   assert.equal(rows[0].baseline?.median, 4);
 });
@@ -133,6 +152,7 @@ Deno.test("checkTargets judges this plugin's medians", () => {
   const checks = checkTargets({ plugins: ["ours", "baseline"], steps });
   assert.deepEqual(checks.map((check) => check.met), [true, true, true, true]);
   assert.match(checks[0].measured, /^0\.20 \(0\.10–0\.30\) s$/);
+  assert.equal(checks[1].measured, "22 (21–23) → 24; all requests: 21 (20–22) → 23");
   assert.match(checks[2].measured, /0\.60 .* vs 3\.20 s \(5\.3×\)/);
 });
 

@@ -6,8 +6,8 @@
  * - steps: a short and a long step, one after another, the plugins alternating in order.
  *   Per step: hook start → Job seen by a watch; container end (its own clock, printed last)
  *   → hook exit; CPU and peak memory of each hook; API requests over a window from before
- *   the hook to a few seconds after the pre-exit hook, less the background rate measured
- *   over idle windows as long as the step windows.
+ *   the hook to a few seconds after the pre-exit hook, and over idle windows as long as the
+ *   step windows (the report subtracts their rate).
  * - logs: a step printing numbered lines for several seconds, both plugins' API traffic
  *   through a TCP proxy whose connections are all cut once (when half the lines have
  *   reached the build log) or periodically; lines lost, duplicated, garbled.
@@ -19,11 +19,9 @@
 
 import { sleep } from "../tests/cluster/informer.ts";
 import {
-  backgroundRate,
+  type CountedWindow,
   countsObject,
   difference,
-  netRequests,
-  type RequestWindow,
   scrapeRequestCounts,
   totalRequests,
 } from "./api_requests.ts";
@@ -96,12 +94,10 @@ export interface HookFigures {
   leftBehind: number;
 }
 
-/** Requests counted over a window, and what is left after the background. */
-export interface WindowFigures extends RequestWindow {
-  /** `requests` less the background rate times `seconds` (set once the rate is known). */
-  netRequests?: number;
-  /** The window's requests by verb, resource and status code. */
-  counts: Record<string, number>;
+/** Requests counted over a window. */
+export interface WindowFigures extends CountedWindow {
+  /** All requests counted in the window. */
+  requests: number;
 }
 
 /** One step through one plugin. */
@@ -156,11 +152,9 @@ export interface ConcurrencyRecord {
   errors: string[];
 }
 
-/** The idle windows of a control plane and the background rate from them. */
+/** The idle windows of a control plane, for the background rate. */
 export interface Background {
-  /** Requests per second. */
-  rate: number;
-  /** The idle windows it was measured over. */
+  /** Windows with no step running. */
   windows: WindowFigures[];
 }
 
@@ -372,12 +366,6 @@ async function idleWindow(
   };
 }
 
-function subtractBackground(windows: WindowFigures[], idle: WindowFigures[]): Background {
-  const rate = backgroundRate(idle);
-  for (const window of windows) window.netRequests = netRequests(window, rate);
-  return { rate, windows: idle };
-}
-
 /** The plugins in the order of a repetition: alternating, so neither always goes first. */
 function inOrder(plugins: PluginUnderTest[], repetition: number): PluginUnderTest[] {
   return repetition % 2 === 1 ? plugins : [...plugins].reverse();
@@ -445,8 +433,7 @@ export async function measureSteps(
       idle.push(await idleWindow(context, cluster, longest));
     }
   }
-  const windows = runs.flatMap((run) => run.window ? [run.window] : []);
-  return { background: subtractBackground(windows, idle), runs };
+  return { background: { windows: idle }, runs };
 }
 
 /** How the log runs' connections are cut. */
@@ -602,5 +589,5 @@ export async function measureConcurrency(
       idle.push(await idleWindow(context, cluster, longest));
     }
   }
-  return { background: subtractBackground(runs.map((run) => run.window), idle), runs };
+  return { background: { windows: idle }, runs };
 }
