@@ -10,11 +10,9 @@
  * @module
  */
 
-import { ApiClient } from "../tests/cluster/api_client.ts";
-import { locateBinaries, REPOSITORY_ROOT } from "../tests/cluster/binaries.ts";
+import { type Binaries, locateBinaries, REPOSITORY_ROOT } from "../tests/cluster/binaries.ts";
 import { MEMORY_CONTROLLER } from "../tests/cluster/cgroups.ts";
 import { isAlive, type ProcessRecord, readStartTime } from "../tests/cluster/processes.ts";
-import { readKubeconfig } from "../tests/cluster/kubeconfig.ts";
 import { VERSION } from "../src/version.ts";
 import { type BenchCluster, startBenchCluster, stopBenchCluster } from "./bench_cluster.ts";
 import {
@@ -74,7 +72,7 @@ async function reapStaleRuns(): Promise<void> {
   }
 }
 
-async function requireSystem(baseline: boolean): Promise<string> {
+async function requireSystem(baseline: boolean): Promise<{ path: string; binaries: Binaries }> {
   if (Deno.uid() !== 0) {
     throw new Error("the benchmark runs hooks in cgroups of its own and needs root");
   }
@@ -100,7 +98,7 @@ async function requireSystem(baseline: boolean): Promise<string> {
       }
     }
   }
-  return path;
+  return { path, binaries };
 }
 
 async function commandOutput(command: string, args: string[], cwd?: string): Promise<string> {
@@ -113,7 +111,11 @@ async function commandOutput(command: string, args: string[], cwd?: string): Pro
   }
 }
 
-async function describeRun(options: Options, hookPath: string): Promise<Record<string, unknown>> {
+async function describeRun(
+  options: Options,
+  hookPath: string,
+  binaries: Binaries,
+): Promise<Record<string, unknown>> {
   const memory = Deno.systemMemoryInfo();
   return {
     command: `deno task bench ${Deno.args.join(" ")}`.trim(),
@@ -125,6 +127,8 @@ async function describeRun(options: Options, hookPath: string): Promise<Record<s
       loadAverageAtStart: Deno.loadavg(),
     },
     deno: Deno.version.deno,
+    // The pinned builds carry their version in their cache path, not in `--version`.
+    kubeApiserver: binaries.kubeApiserver,
     ours: {
       version: VERSION,
       commit: await commandOutput("git", ["rev-parse", "HEAD"], REPOSITORY_ROOT),
@@ -136,10 +140,7 @@ async function describeRun(options: Options, hookPath: string): Promise<Record<s
       ? {
         path: options.baseline,
         commit: await commandOutput("git", ["rev-parse", "HEAD"], options.baseline),
-        kubectl: await commandOutput("/bin/sh", [
-          "-c",
-          `PATH=${hookPath} kubectl version --client -o json`,
-        ]).then((text) => JSON.parse(text || "{}").clientVersion?.gitVersion),
+        kubectl: binaries.kubectl,
         jq: await commandOutput("/bin/sh", ["-c", `PATH=${hookPath} jq --version`]),
         jsonnet: await commandOutput("/bin/sh", ["-c", `PATH=${hookPath} jsonnet --version`]),
       }
@@ -147,15 +148,6 @@ async function describeRun(options: Options, hookPath: string): Promise<Record<s
     pluginConfiguration: PLUGIN_CONFIGURATION,
     settings: options.settings,
   };
-}
-
-async function kubernetesVersion(cluster: BenchCluster): Promise<string | undefined> {
-  const api = new ApiClient(await readKubeconfig(cluster.kubeconfigPath));
-  try {
-    return (await api.get<{ gitVersion?: string }>("/version")).gitVersion;
-  } finally {
-    api.close();
-  }
 }
 
 async function main(): Promise<number> {
@@ -199,7 +191,7 @@ async function main(): Promise<number> {
   let status = 0;
   try {
     await reapStaleRuns();
-    const hookPath = await requireSystem(options.baseline !== undefined);
+    const { path: hookPath, binaries } = await requireSystem(options.baseline !== undefined);
     await Deno.mkdir(`${workDir}/home`, { recursive: true });
     const owner: Owner = { pid: Deno.pid, startTime: (await readStartTime(Deno.pid))!, cgroup };
     await Deno.writeTextFile(`${workDir}/owner.json`, JSON.stringify(owner));
@@ -225,7 +217,7 @@ async function main(): Promise<number> {
       log,
       signal: stop.signal,
     };
-    const meta = await describeRun(options, hookPath);
+    const meta = await describeRun(options, hookPath, binaries);
     const startedAt = new Date().toISOString();
     const results: Results = { plugins: plugins.map((plugin) => plugin.name) };
 
@@ -242,7 +234,6 @@ async function main(): Promise<number> {
       log(`${phase}: starting a control plane of its own`);
       const cluster = await startBenchCluster(stateDir, (message) => log(`  ${message}`));
       try {
-        meta.kubernetes ??= await kubernetesVersion(cluster);
         await phases[phase](cluster);
       } finally {
         cluster.api.close();

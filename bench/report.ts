@@ -269,15 +269,19 @@ export function markdownTable(header: string[], rows: string[][]): string {
 
 /** A table as markdown: the figure, ours, the baseline, and baseline / ours. */
 export function renderTable(table: Table, withBaseline: boolean): string {
-  const header = withBaseline
-    ? ["Figure", "This plugin", "Bash plugin", "Bash / this"]
-    : ["Figure", "This plugin"];
-  const rows = table.rows.map((entry) => {
-    const ours = formatSummary(entry.ours, entry.digits);
-    return withBaseline
-      ? [entry.figure, ours, formatSummary(entry.baseline, entry.digits), formatRatio(entry)]
-      : [entry.figure, ours];
-  });
+  const withRatio = withBaseline && table.rows.some((entry) => entry.compare);
+  const header = [
+    "Figure",
+    "This plugin",
+    ...(withBaseline ? ["Bash plugin"] : []),
+    ...(withRatio ? ["Bash / this"] : []),
+  ];
+  const rows = table.rows.map((entry) => [
+    entry.figure,
+    formatSummary(entry.ours, entry.digits),
+    ...(withBaseline ? [formatSummary(entry.baseline, entry.digits)] : []),
+    ...(withRatio ? [formatRatio(entry)] : []),
+  ]);
   return `**${table.title}**\n\n${markdownTable(header, rows)}`;
 }
 

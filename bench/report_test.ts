@@ -200,4 +200,9 @@ Deno.test("renderReport: two columns without a baseline, four with one", () => {
     /^\| Container exit → hook exit \(s\) +\| 0\.20 \(0\.10–0\.30\) +\| 4\.00 +\| 20\.0× +\|$/m,
   );
   assert.match(both, /\*\*Targets\*\*/);
+  assert.match(
+    both,
+    /^\| Figure +\| This plugin +\| Bash plugin +\|$/m,
+    "no ratio column by request",
+  );
 });
