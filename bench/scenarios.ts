@@ -148,6 +148,8 @@ export interface ConcurrencyRecord {
   window: WindowFigures;
   /** Steps that failed or lost output. */
   failedSteps: number;
+  /** Processes the hooks left running when they exited. */
+  leftBehind: number;
   /** What went wrong, per step. */
   errors: string[];
 }
@@ -556,6 +558,7 @@ async function concurrentSteps(
       peakBytes: usage.peakBytes,
       window,
       failedSteps: failed.length,
+      leftBehind: records.reduce((sum, record) => sum + record.command.leftBehind, 0),
       errors,
     };
   } finally {
