@@ -7,7 +7,8 @@
  */
 import type { V1Job } from "@kubernetes/client-node";
 import { loadConfiguration } from "./config/mod.ts";
-import { Api, ApiError, loadKubeConfig, resolveNamespace } from "./kube/client.ts";
+import { Api, ApiError } from "./kube/client.ts";
+import { loadClusterAccess, resolveNamespace } from "./kube/kubeconfig.ts";
 import { paths } from "./kube/submit.ts";
 import { JOB_ID_LABEL, labelValue, PLUGIN_LABEL, PLUGIN_LABEL_VALUE } from "./render/names.ts";
 import { Output } from "./report.ts";
@@ -49,9 +50,9 @@ export async function cleanup(env: Env): Promise<number> {
     if (!options["job-cleanup-after-finished-via-plugin"] && !options["jobs-cleanup-via-plugin"]) {
       return 0;
     }
-    const { config: kubeConfig, source } = loadKubeConfig(env);
-    const namespace = resolveNamespace(options.namespace, kubeConfig, source);
-    api = new Api(kubeConfig);
+    const access = loadClusterAccess(env);
+    const namespace = resolveNamespace(options.namespace, access);
+    api = new Api(access);
     await output.group("~~~", "Cleanup");
     if (options["job-cleanup-after-finished-via-plugin"]) {
       const list = await api.request<{ items: V1Job[] }>("GET", paths.jobs(namespace), {

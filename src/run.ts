@@ -11,7 +11,8 @@ import { loadConfiguration } from "./config/mod.ts";
 import { EXIT, UserError } from "./exit_status.ts";
 import { sleep } from "./follow/informer.ts";
 import { followJob } from "./follow/mod.ts";
-import { Api, ApiError, loadKubeConfig, resolveNamespace } from "./kube/client.ts";
+import { Api, ApiError } from "./kube/client.ts";
+import { loadClusterAccess, resolveNamespace } from "./kube/kubeconfig.ts";
 import { paths, submit } from "./kube/submit.ts";
 import { type Placement, renderStep } from "./render/mod.ts";
 import { STEP_CONTAINER } from "./render/job.ts";
@@ -97,9 +98,9 @@ export async function run(env: Env): Promise<number> {
 
   const config = loadConfiguration(env);
   for (const warning of config.warnings) await output.note(`warning: ${warning}`);
-  const { config: kubeConfig, source } = loadKubeConfig(env);
-  const namespace = resolveNamespace(config.options.namespace, kubeConfig, source);
-  const api = new Api(kubeConfig);
+  const access = loadClusterAccess(env);
+  const namespace = resolveNamespace(config.options.namespace, access);
+  const api = new Api(access);
   // On standard error, which the agent shows too, so tests reading the log are not disturbed.
   const debug = env.BUILDKITE_KUBERNETES_PLUGIN_DEBUG === "true"
     ? (message: string) =>

@@ -1,24 +1,15 @@
 /**
- * Access to the Kubernetes API: which cluster and namespace, and a thin JSON/streaming
- * transport on `@kubernetes/client-node`'s KubeConfig (its auth is re-applied per request,
- * so exec-plugin tokens refresh during a long step). Errors keep the server's own message.
+ * A thin JSON and streaming transport to the Kubernetes API, with the server's own messages
+ * in its errors and credentials renewed for each request (a rotated token, an expired exec
+ * credential). Which cluster and who we are come from `kubeconfig.ts`.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
-import { existsSync, readFileSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { KubeConfig } from "@kubernetes/client-node";
-import { UserError } from "../exit_status.ts";
-
-const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
-
-/** Where the cluster configuration came from, for messages. */
-export type ConfigSource = "KUBECONFIG" | "in-cluster" | "~/.kube/config";
+import type { ClusterAccess } from "./kubeconfig.ts";
 
 /** A failed API request: the HTTP status and the server's own `Status` message. */
 export class ApiError extends Error {
@@ -39,62 +30,6 @@ export class ApiError extends Error {
   get transient(): boolean {
     return this.status === 0 || this.status === 429 || this.status >= 500;
   }
-}
-
-/** Loads the cluster configuration: `KUBECONFIG`, else the pod's service account, else `~/.kube/config`. */
-export function loadKubeConfig(env: Record<string, string | undefined>): {
-  config: KubeConfig;
-  source: ConfigSource;
-} {
-  const config = new KubeConfig();
-  try {
-    if (env.KUBECONFIG) {
-      const files = env.KUBECONFIG.split(":").filter(Boolean);
-      config.loadFromFile(files[0]);
-      for (const file of files.slice(1)) {
-        const more = new KubeConfig();
-        more.loadFromFile(file);
-        config.mergeConfig(more, true);
-      }
-      return { config, source: "KUBECONFIG" };
-    }
-    if (env.KUBERNETES_SERVICE_HOST && existsSync(join(SERVICE_ACCOUNT_DIR, "token"))) {
-      config.loadFromCluster();
-      return { config, source: "in-cluster" };
-    }
-    const home = join(env.HOME ?? homedir(), ".kube", "config");
-    if (existsSync(home)) {
-      config.loadFromFile(home);
-      return { config, source: "~/.kube/config" };
-    }
-  } catch (error) {
-    throw new UserError(`cannot load the Kubernetes configuration: ${(error as Error).message}`);
-  }
-  throw new UserError(
-    "no Kubernetes cluster configured: set KUBECONFIG, run the agent in a pod with a service account, or create ~/.kube/config",
-  );
-}
-
-/**
- * The namespace of a step: the `namespace` option, else the kubeconfig context's, else the
- * pod's own (in-cluster), else `default`.
- */
-export function resolveNamespace(
-  option: string | undefined,
-  config: KubeConfig,
-  source: ConfigSource,
-): string {
-  if (option) return option;
-  const context = config.getContextObject(config.getCurrentContext());
-  if (context?.namespace) return context.namespace;
-  if (source === "in-cluster") {
-    try {
-      return readFileSync(join(SERVICE_ACCOUNT_DIR, "namespace"), "utf8").trim() || "default";
-    } catch {
-      return "default";
-    }
-  }
-  return "default";
 }
 
 /** How long any request may wait for the API server's answer to begin. */
@@ -140,7 +75,7 @@ export class Api {
   readonly server: string;
   /** How many requests this process made, for measurements. */
   requests = 0;
-  readonly #config: KubeConfig;
+  readonly #access: ClusterAccess;
   /** Connections kept for the short requests, which come in bursts. */
   readonly #agent: http.Agent;
   /**
@@ -149,12 +84,10 @@ export class Api {
    */
   readonly #streamAgent: http.Agent;
 
-  /** Uses the current context of a loaded KubeConfig. */
-  constructor(config: KubeConfig) {
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new UserError("the Kubernetes configuration has no current cluster");
-    this.server = cluster.server.replace(/\/+$/, "");
-    this.#config = config;
+  /** Talks to the cluster `access` describes. */
+  constructor(access: ClusterAccess) {
+    this.server = access.server;
+    this.#access = access;
     const secure = this.server.startsWith("https:");
     this.#agent = secure
       ? new https.Agent({ keepAlive: true, maxSockets: 16 })
@@ -174,13 +107,16 @@ export class Api {
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const requestOptions: https.RequestOptions = {};
-    await this.#config.applyToHTTPSOptions(requestOptions);
-    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers: Record<string, string> = {
-      ...(requestOptions.headers as Record<string, string> | undefined),
-      Accept: "application/json",
+    const credentials = await this.#access.credentials();
+    const requestOptions: https.RequestOptions = {
+      ca: this.#access.ca,
+      cert: credentials.cert,
+      key: credentials.key,
+      rejectUnauthorized: this.#access.verify,
+      servername: this.#access.serverName,
     };
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const headers: Record<string, string> = { ...credentials.headers, Accept: "application/json" };
     if (body !== undefined) {
       headers["Content-Type"] = options.contentType ?? "application/json";
       // Without an explicit length, a DELETE goes out with no body (and so no propagationPolicy).

@@ -1,0 +1,345 @@
+/**
+ * Which cluster to talk to and how to prove who we are: `KUBECONFIG` (files merged the way
+ * kubectl merges them), else the pod's service account, else `~/.kube/config`.
+ *
+ * Read here rather than with `@kubernetes/client-node`'s KubeConfig, whose import costs each
+ * hook process about half a CPU-second and 60 MiB. Tokens, token files, client certificates,
+ * basic auth and `exec` credential plugins (what EKS, GKE and AKS use) are handled here; the
+ * legacy `auth-provider` entries are handed to client-node, imported only for them.
+ *
+ * @module
+ */
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, isAbsolute, join } from "node:path";
+import { Buffer } from "node:buffer";
+import YAML from "yaml";
+import { UserError } from "../exit_status.ts";
+
+/** The pod's service account files, when the program runs in a pod. */
+export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/** Where the cluster configuration came from. */
+export type ConfigSource = "KUBECONFIG" | "in-cluster" | "~/.kube/config";
+
+/** What a request carries to prove who it comes from. */
+export interface Credentials {
+  /** Headers such as `Authorization`. */
+  headers: Record<string, string>;
+  /** A client certificate (PEM), when the user has one. */
+  cert?: string | Buffer;
+  /** Its key (PEM). */
+  key?: string | Buffer;
+}
+
+/** How to reach one cluster as one user. */
+export interface ClusterAccess {
+  /** Where it came from. */
+  source: ConfigSource;
+  /** The API server's URL, without a trailing slash. */
+  server: string;
+  /** The namespace the configuration names (the context's, or the pod's own), if any. */
+  namespace?: string;
+  /** CA certificates (PEM) to trust instead of the system's. */
+  ca?: string | Buffer;
+  /** Whether to verify the server's certificate. */
+  verify: boolean;
+  /** The name to expect in the server's certificate, when not the URL's host. */
+  serverName?: string;
+  /** The credentials for a request, fresh (a rotated token, an expired exec credential). */
+  credentials(): Promise<Credentials>;
+}
+
+type Named<T> = { name: string } & T;
+interface KubeconfigFile {
+  path: string;
+  clusters: Named<{ cluster?: Record<string, unknown> }>[];
+  users: Named<{ user?: Record<string, unknown> }>[];
+  contexts: Named<{ context?: Record<string, unknown> }>[];
+  currentContext?: string;
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UserError(`cannot read ${what} ${path}: ${(error as Error).message}`);
+  }
+}
+
+function parseKubeconfig(path: string): KubeconfigFile {
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = YAML.parse(readText(path, "the kubeconfig")) ?? {};
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(`the kubeconfig ${path} is not valid YAML: ${(error as Error).message}`);
+  }
+  const list = <T>(key: string) => (Array.isArray(parsed[key]) ? parsed[key] : []) as Named<T>[];
+  return {
+    path,
+    clusters: list("clusters"),
+    users: list("users"),
+    contexts: list("contexts"),
+    currentContext: typeof parsed["current-context"] === "string"
+      ? parsed["current-context"] as string
+      : undefined,
+  };
+}
+
+/** A file path of a kubeconfig entry, relative to the kubeconfig's own directory. */
+function relativeTo(file: KubeconfigFile, path: string): string {
+  return isAbsolute(path) ? path : join(dirname(file.path), path);
+}
+
+/** PEM from `<key>-data` (base64) or `<key>` (a file). */
+function pem(
+  entry: Record<string, unknown>,
+  key: string,
+  file: KubeconfigFile,
+): string | Buffer | undefined {
+  const data = entry[`${key}-data`];
+  if (typeof data === "string" && data !== "") return Buffer.from(data, "base64");
+  const path = entry[key];
+  if (typeof path === "string" && path !== "") return readFileSync(relativeTo(file, path));
+  return undefined;
+}
+
+interface ExecConfig {
+  apiVersion?: string;
+  command: string;
+  args?: string[];
+  env?: { name: string; value: string }[];
+  provideClusterInfo?: boolean;
+}
+
+/** Runs an exec credential plugin and keeps its answer until it expires. */
+function execCredentials(
+  exec: ExecConfig,
+  cluster: { server: string; ca?: string | Buffer; verify: boolean },
+  file: KubeconfigFile,
+): () => Promise<Credentials> {
+  let cached: { credentials: Credentials; expires: number } | undefined;
+  const apiVersion = exec.apiVersion ?? "client.authentication.k8s.io/v1";
+  return async () => {
+    if (cached && Date.now() < cached.expires) return cached.credentials;
+    const info = {
+      apiVersion,
+      kind: "ExecCredential",
+      spec: {
+        interactive: false,
+        ...(exec.provideClusterInfo
+          ? {
+            cluster: {
+              server: cluster.server,
+              "insecure-skip-tls-verify": !cluster.verify,
+              ...(cluster.ca
+                ? { "certificate-authority-data": Buffer.from(cluster.ca).toString("base64") }
+                : {}),
+            },
+          }
+          : {}),
+      },
+    };
+    const env = {
+      ...Deno.env.toObject(),
+      ...Object.fromEntries((exec.env ?? []).map(({ name, value }) => [name, value])),
+      KUBERNETES_EXEC_INFO: JSON.stringify(info),
+    };
+    const command = exec.command.includes("/") ? relativeTo(file, exec.command) : exec.command;
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(
+        command,
+        exec.args ?? [],
+        { env, timeout: 60_000, maxBuffer: 1 << 20 },
+        (error, out, err) => {
+          if (error) {
+            reject(
+              new UserError(
+                `the kubeconfig's exec credential plugin ${exec.command} failed: ${
+                  (String(err).trim() || error.message).split("\n").at(-1)
+                }`,
+              ),
+            );
+          } else resolve(String(out));
+        },
+      );
+    });
+    let status: Record<string, string | undefined>;
+    try {
+      status = JSON.parse(stdout).status ?? {};
+    } catch {
+      throw new UserError(
+        `the kubeconfig's exec credential plugin ${exec.command} printed no ExecCredential`,
+      );
+    }
+    const credentials: Credentials = {
+      headers: status.token ? { Authorization: `Bearer ${status.token}` } : {},
+      cert: status.clientCertificateData,
+      key: status.clientKeyData,
+    };
+    // A credential without an expiry holds for the process; one with it is renewed early.
+    const expires = status.expirationTimestamp
+      ? new Date(status.expirationTimestamp).getTime() - 30_000
+      : Number.POSITIVE_INFINITY;
+    cached = { credentials, expires };
+    return credentials;
+  };
+}
+
+/** Credentials for an `auth-provider` user, through client-node, which implements them. */
+function authProviderCredentials(
+  file: KubeconfigFile,
+  contextName: string,
+): () => Promise<Credentials> {
+  return async () => {
+    const { KubeConfig } = await import("@kubernetes/client-node");
+    const config = new KubeConfig();
+    config.loadFromFile(file.path);
+    config.setCurrentContext(contextName);
+    const options: {
+      headers?: Record<string, string>;
+      cert?: string | Buffer;
+      key?: string | Buffer;
+    } = {};
+    await config.applyToHTTPSOptions(options);
+    return { headers: { ...options.headers }, cert: options.cert, key: options.key };
+  };
+}
+
+/** How to reach the cluster of the kubeconfig files' current context. */
+function fromKubeconfig(paths: string[], source: ConfigSource): ClusterAccess {
+  const files = paths.map(parseKubeconfig);
+  // As kubectl merges: the first file to name an entry wins, and the first current-context.
+  const find = <T>(kind: "clusters" | "users" | "contexts", name: string) => {
+    for (const file of files) {
+      const entry = (file[kind] as Named<T>[]).find((candidate) => candidate.name === name);
+      if (entry) return { entry, file };
+    }
+    return undefined;
+  };
+  const contextName = files.find((file) => file.currentContext)?.currentContext;
+  const where = paths.join(":");
+  if (!contextName) throw new UserError(`the kubeconfig ${where} has no current-context`);
+  const context = find<{ context?: Record<string, unknown> }>("contexts", contextName);
+  if (!context) throw new UserError(`the kubeconfig ${where} has no context named ${contextName}`);
+  const { cluster: clusterName, user: userName, namespace } =
+    (context.entry.context ?? {}) as Record<string, string>;
+  const cluster = find<{ cluster?: Record<string, unknown> }>("clusters", clusterName);
+  if (!cluster) throw new UserError(`the kubeconfig ${where} has no cluster named ${clusterName}`);
+  const clusterEntry = cluster.entry.cluster ?? {};
+  if (typeof clusterEntry.server !== "string" || clusterEntry.server === "") {
+    throw new UserError(`the kubeconfig's cluster ${clusterName} has no server`);
+  }
+  const access = {
+    server: clusterEntry.server.replace(/\/+$/, ""),
+    ca: pem(clusterEntry, "certificate-authority", cluster.file),
+    verify: clusterEntry["insecure-skip-tls-verify"] !== true,
+  };
+  const user = userName ? find<{ user?: Record<string, unknown> }>("users", userName) : undefined;
+  if (userName && !user) {
+    throw new UserError(`the kubeconfig ${where} has no user named ${userName}`);
+  }
+  const userEntry = user?.entry.user ?? {};
+  let credentials: () => Promise<Credentials>;
+  if (userEntry.exec) {
+    credentials = execCredentials(userEntry.exec as ExecConfig, access, user!.file);
+  } else if (userEntry["auth-provider"]) {
+    credentials = authProviderCredentials(user!.file, contextName);
+  } else {
+    const cert = pem(userEntry, "client-certificate", user?.file ?? cluster.file);
+    const key = pem(userEntry, "client-key", user?.file ?? cluster.file);
+    const tokenFile = typeof userEntry.tokenFile === "string"
+      ? relativeTo(user!.file, userEntry.tokenFile)
+      : undefined;
+    const basic = typeof userEntry.username === "string"
+      ? Buffer.from(`${userEntry.username}:${userEntry.password ?? ""}`).toString("base64")
+      : undefined;
+    credentials = () => {
+      const token = tokenFile
+        ? readText(tokenFile, "the token file").trim()
+        : userEntry.token as string | undefined;
+      const headers: Record<string, string> = token
+        ? { Authorization: `Bearer ${token}` }
+        : basic
+        ? { Authorization: `Basic ${basic}` }
+        : {};
+      return Promise.resolve({ headers, cert, key });
+    };
+  }
+  return {
+    source,
+    ...access,
+    serverName: typeof clusterEntry["tls-server-name"] === "string"
+      ? clusterEntry["tls-server-name"]
+      : undefined,
+    namespace: namespace || undefined,
+    credentials,
+  };
+}
+
+/** How to reach the cluster from inside a pod: its service account's token and CA. */
+function inCluster(env: Record<string, string | undefined>, dir: string): ClusterAccess {
+  const host = env.KUBERNETES_SERVICE_HOST!;
+  const port = env.KUBERNETES_SERVICE_PORT ?? "443";
+  let namespace: string | undefined;
+  try {
+    namespace = readFileSync(join(dir, "namespace"), "utf8").trim() || undefined;
+  } catch {
+    namespace = undefined;
+  }
+  return {
+    source: "in-cluster",
+    server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    ca: readFileSync(join(dir, "ca.crt")),
+    verify: true,
+    namespace,
+    // The kubelet rotates a projected token: read it for each request.
+    credentials: () =>
+      Promise.resolve({
+        headers: { Authorization: `Bearer ${readText(join(dir, "token"), "the token").trim()}` },
+      }),
+  };
+}
+
+/**
+ * How to reach the cluster: `KUBECONFIG` (a `:`-separated list), else the pod's service
+ * account when running in one, else `~/.kube/config`.
+ */
+export function loadClusterAccess(
+  env: Record<string, string | undefined>,
+  options: { serviceAccountDir?: string } = {},
+): ClusterAccess {
+  const serviceAccountDir = options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
+  try {
+    if (env.KUBECONFIG) {
+      return fromKubeconfig(env.KUBECONFIG.split(":").filter(Boolean), "KUBECONFIG");
+    }
+    if (env.KUBERNETES_SERVICE_HOST) {
+      try {
+        readFileSync(join(serviceAccountDir, "token"));
+        return inCluster(env, serviceAccountDir);
+      } catch {
+        // Not a pod with a service account token: try the home directory.
+      }
+    }
+    const home = join(env.HOME ?? homedir(), ".kube", "config");
+    try {
+      readFileSync(home);
+    } catch {
+      throw new UserError(
+        "no Kubernetes cluster configured: set KUBECONFIG, run the agent in a pod with a service account, or create ~/.kube/config",
+      );
+    }
+    return fromKubeconfig([home], "~/.kube/config");
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(`cannot load the Kubernetes configuration: ${(error as Error).message}`);
+  }
+}
+
+/** The namespace of a step: the `namespace` option, else the configuration's, else `default`. */
+export function resolveNamespace(option: string | undefined, access: ClusterAccess): string {
+  return option || access.namespace || "default";
+}
