@@ -32,8 +32,9 @@ LABEL org.opencontainers.image.title="buildkite-agent" \
       org.opencontainers.image.base.name="docker.io/buildkite/agent:3.137.2-ubuntu-24.04"
 USER root
 # The checkout and the agent's plugin clones need git, ssh (ssh-agent, ssh-add) and CA
-# certificates; tini is PID 1, reaping orphans and passing signals to the agent's group. The base image tag fixes the Ubuntu release; the packages are not pinned to
-# exact versions because the archive keeps only the latest security update of each.
+# certificates; tini is PID 1, reaping orphans and passing signals to the agent's group.
+# The base image tag fixes the Ubuntu release; the packages are not pinned to exact
+# versions because the archive keeps only the latest security update of each.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates git openssh-client tini \
     && rm -rf /var/lib/apt/lists/*

@@ -1,6 +1,7 @@
 /**
  * `deno task bench`: this plugin against the bash plugin it replaces, on control planes of
- * the benchmark's own. See bench/README.md for what is measured and how.
+ * the benchmark's own. What is measured and how: scenarios.ts, and the Performance section
+ * of README.md.
  *
  * Everything the benchmark starts lives under `.state/bench/run-<pid>/` (control planes,
  * hook wrappers, job files) and in the cgroups `kbk-bench-<pid>` (every hook and what it

@@ -103,8 +103,8 @@ function typedFlatValue(kind: OptionKind, raw: string, variable: string): unknow
 
 /**
  * Decodes `BUILDKITE_PLUGIN_KUBERNETES_*` variables. Lists are read in numeric index
- * order (`_10` after `_9`); `skip` names options the step's JSON configuration gives,
- * whose flattened copies are ignored.
+ * order (`_10` after `_9`); `skip` names the keys the step's JSON configuration gives,
+ * whose flattened copies (the agent sets them for every key, known or not) are ignored.
  */
 export function decodeFlattened(
   env: Record<string, string | undefined>,
@@ -112,8 +112,10 @@ export function decodeFlattened(
 ): RawConfiguration {
   kindsCache ??= optionKinds();
   const kinds = kindsCache;
-  // Longest first, so that ENVIRONMENT_FROM_SECRET_0 is not read as ENVIRONMENT's item.
-  const names = [...OPTION_NAMES].sort((a, b) => envKey(b).length - envKey(a).length);
+  // Longest first, so that ENVIRONMENT_FROM_SECRET_0 is not read as ENVIRONMENT's item, nor
+  // IMAGE_PULL_SECRETS_0 as the copy of a step's misspelt `image-pull`.
+  const names = [...new Set<string>([...OPTION_NAMES, ...skip])]
+    .sort((a, b) => envKey(b).length - envKey(a).length);
   const scalars = new Map<OptionName, string>();
   const items = new Map<OptionName, Map<number, string>>();
   const values: Record<string, unknown> = {};
@@ -124,8 +126,8 @@ export function decodeFlattened(
   for (const [variable, raw] of Object.entries(env)) {
     if (!variable.startsWith(FLAT_PREFIX) || raw === undefined) continue;
     const rest = variable.slice(FLAT_PREFIX.length);
-    const name = names.find((n) => rest === envKey(n) || rest.startsWith(`${envKey(n)}_`));
-    if (!name) {
+    const match = names.find((n) => rest === envKey(n) || rest.startsWith(`${envKey(n)}_`));
+    if (!match) {
       if (RETIRED_VARIABLES.has(rest)) {
         warnings.push(`${variable} is ignored: this plugin follows the Job without polling.`);
       } else {
@@ -133,7 +135,9 @@ export function decodeFlattened(
       }
       continue;
     }
-    if (skip.has(name)) continue;
+    if (skip.has(match)) continue;
+    // Not a key of the step's, so one of the options.
+    const name = match as OptionName;
     if (rest === envKey(name)) {
       scalars.set(name, raw);
       continue;

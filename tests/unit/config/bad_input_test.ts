@@ -40,6 +40,18 @@ const cases: Case[] = [
     message: /unknown option `always-pul` .*did you mean `always-pull`\?/,
   },
   {
+    name: "unknown option, with the flattened copy a real agent sets beside the JSON",
+    plugin: { ...image, "always-pul": true },
+    env: { [`${P}IMAGE`]: "alpine", [`${P}ALWAYS_PUL`]: "true" },
+    message: /unknown option `always-pul` .*did you mean `always-pull`\?/,
+  },
+  {
+    name: "unknown option that prefixes an agent-wide one",
+    plugin: { ...image, "image-pull": "regcred" },
+    env: { [`${P}IMAGE_PULL`]: "regcred", [`${P}IMAGE_PULL_SECRETS_0`]: "agent-wide" },
+    message: /unknown option `image-pull` \(from the step.s plugin configuration\)/,
+  },
+  {
     name: "unknown option far from any",
     plugin: { ...image, zzzzzz: 1 },
     message: /unknown option `zzzzzz`.*known options: image, always-pull/,
