@@ -268,7 +268,13 @@ export function buildManifest(config: Configuration, placement: Placement = {}):
   const job: V1Job = {
     apiVersion: "batch/v1",
     kind: "Job",
-    metadata: { name, labels: objectLabels, annotations: objectAnnotations },
+    metadata: {
+      name,
+      // Without the option, the namespace is the cluster access's, known only at run time.
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+      labels: objectLabels,
+      annotations: objectAnnotations,
+    },
     spec: {
       backoffLimit: options["job-backoff-limit"],
       completions: 1,

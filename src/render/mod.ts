@@ -35,8 +35,8 @@ export async function renderStep(
   const patch = config.options.patch;
   if (patch) job = await applyJsonnetPatch(job, patch);
   if (manifest.secretData.size === 0) return { job };
-  const name = manifest.job.metadata!.name!;
-  const secret = buildSecret(name, manifest.job.metadata!.labels!, manifest.secretData, {
+  const { name, namespace, labels } = manifest.job.metadata!;
+  const secret = buildSecret({ name: name!, namespace, labels: labels! }, manifest.secretData, {
     redact: options.redact ?? false,
   });
   return { job, secret };

@@ -93,12 +93,12 @@ export function splitEnvironment(
 }
 
 /**
- * The per-step Secret. With `redact`, for display, every value is {@link REDACTED} under
- * `stringData`, so the shown object is still a valid Secret.
+ * The per-step Secret, named, labelled and namespaced like its Job. With `redact`, for
+ * display, every value is {@link REDACTED} under `stringData`, so the shown object is still a
+ * valid Secret.
  */
 export function buildSecret(
-  name: string,
-  labels: Record<string, string>,
+  metadata: { name: string; namespace?: string; labels: Record<string, string> },
   data: ReadonlyMap<string, string>,
   options: { redact: boolean },
 ): V1Secret {
@@ -109,7 +109,11 @@ export function buildSecret(
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: { name, labels },
+    metadata: {
+      name: metadata.name,
+      ...(metadata.namespace ? { namespace: metadata.namespace } : {}),
+      labels: metadata.labels,
+    },
     type: "Opaque",
     ...(options.redact ? { stringData: values } : { data: values }),
   };

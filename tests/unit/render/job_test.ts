@@ -274,6 +274,12 @@ const rows: Row[] = [
     { "service-account-name": "builder" },
     (job) => assert.equal(pod(job).serviceAccountName, "builder"),
   ],
+  ["namespace", { namespace: "ci" }, (job) => assert.equal(job.metadata!.namespace, "ci")],
+  [
+    "namespace default: left to the cluster access at run time",
+    {},
+    (job) => assert.equal(job.metadata!.namespace, undefined),
+  ],
   [
     "workdir default: the checkout directory",
     {},

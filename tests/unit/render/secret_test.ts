@@ -101,6 +101,13 @@ Deno.test("no secret value appears anywhere in the Job; all are in the Secret, s
   assert.ok(YAML.stringify(shown.secret).includes("[REDACTED]"));
 });
 
+Deno.test("the Secret is named, labelled and namespaced like its Job", async () => {
+  const { job, secret } = await renderStep(configFor({ namespace: "ci" }));
+  assert.equal(secret!.metadata!.name, job.metadata!.name);
+  assert.equal(secret!.metadata!.namespace, "ci");
+  assert.deepEqual(secret!.metadata!.labels, job.metadata!.labels);
+});
+
 Deno.test("a step without secrets has no Secret", async () => {
   const { secret } = await renderStep(configFor({}, { BUILDKITE_AGENT_ACCESS_TOKEN: undefined }));
   assert.equal(secret, undefined);
