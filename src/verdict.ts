@@ -94,6 +94,15 @@ const SIGNALS: Record<number, string> = {
 /** How long a deleted pod waits for the Job's conditions to explain it. */
 const DELETION_GRACE_MS = 2000;
 
+/**
+ * How long a failed Job waits for its pod's watch to report the step container's end: the
+ * two travel on separate watches, and the pod's may be reconnecting.
+ */
+const JOB_FAILURE_GRACE_MS = 5000;
+
+/** The `firstSeen` key of the moment the Job was first seen failed. */
+export const JOB_FAILED_KEY = "job:failed";
+
 function condition(job: V1Job | undefined, type: string) {
   return job?.status?.conditions?.find((c) => c.type === type && c.status === "True");
 }
@@ -301,6 +310,10 @@ export function judge(observation: Observation, limits: Limits): Verdict {
         pod,
         stuck: false,
       };
+    }
+    const since = observation.firstSeen.get(JOB_FAILED_KEY) ?? now;
+    if (now - since < JOB_FAILURE_GRACE_MS) {
+      return { done: false, recheckAt: since + JOB_FAILURE_GRACE_MS };
     }
     return {
       done: true,

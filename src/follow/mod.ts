@@ -11,7 +11,14 @@ import type { Api, ApiError } from "../kube/client.ts";
 import { paths } from "../kube/submit.ts";
 import type { Output } from "../report.ts";
 import { CHECKOUT_CONTAINER } from "../render/job.ts";
-import { judge, type Limits, type Observation, type Verdict } from "../verdict.ts";
+import {
+  JOB_FAILED_KEY,
+  jobOutcome,
+  judge,
+  type Limits,
+  type Observation,
+  type Verdict,
+} from "../verdict.ts";
 import { Informer, sleep } from "./informer.ts";
 import { type ContainerProgress, followLog } from "./logs.ts";
 
@@ -175,6 +182,9 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
         if (object.metadata?.uid !== uid) return;
         if (type === "DELETED") jobDeleted = true;
         else job = object;
+        if (jobOutcome(job) === "failed" && !firstSeen.has(JOB_FAILED_KEY)) {
+          firstSeen.set(JOB_FAILED_KEY, Date.now());
+        }
         evaluate();
       },
     }),

@@ -274,6 +274,36 @@ const rows: [string, Observation, Expect][] = [
     { exitStatus: EXIT.lost.code, summary: /deleted by someone else.*stopped with status 143/ },
   ],
   [
+    "the Job failed before the pod's watch reported the step's end: waits for it",
+    observe({
+      job: job([{ type: "Failed", reason: "BackoffLimitExceeded" }]),
+      pods: [pod("p", { bootstrap: exited(0), step: running })],
+      firstSeen: new Map([["job:failed", T0 - 1000]]),
+    }),
+    { wait: true, recheckAt: T0 + 4000 },
+  ],
+  [
+    "the Job failed and the pod never reported the step's end",
+    observe({
+      job: job([{ type: "Failed", reason: "BackoffLimitExceeded" }]),
+      pods: [pod("p", { bootstrap: exited(0), step: running })],
+      firstSeen: new Map([["job:failed", T0 - 5000]]),
+    }),
+    {
+      exitStatus: EXIT.lost.code,
+      summary: /Job failed \(BackoffLimitExceeded\) without a result from the step container/,
+    },
+  ],
+  [
+    "the Job failed, then the pod reported: the command's status",
+    observe({
+      job: job([{ type: "Failed", reason: "BackoffLimitExceeded" }]),
+      pods: [pod("p", { bootstrap: exited(0), step: exited(7) })],
+      firstSeen: new Map([["job:failed", T0 - 1000]]),
+    }),
+    { exitStatus: 7 },
+  ],
+  [
     "evicted",
     observe({
       pods: [
