@@ -91,6 +91,12 @@ export type LogEnd = "complete" | "pod-gone" | "aborted" | { refused: string };
 
 const WAITING = /is waiting to start|PodInitializing|ContainerCreating/;
 
+/**
+ * How long a followed log may stay open after its container ended. The kubelet ends it at
+ * once; one still open is stalled, and a read of what is left replaces it.
+ */
+const ENDED_STREAM_GRACE_MS = 10_000;
+
 /** Follows a container's log from its start to its last line. */
 export async function followLog(options: FollowLogOptions): Promise<LogEnd> {
   const { api, progress, signal } = options;
@@ -102,6 +108,18 @@ export async function followLog(options: FollowLogOptions): Promise<LogEnd> {
   while (!signal.aborted) {
     const final = progress.terminated();
     let cleanEnd = false;
+    // A followed log is answered with the container's first output (the kubelet's way), so
+    // it waits for its answer without a time limit, until the container has ended.
+    const attempt = new AbortController();
+    const stopAttempt = () => attempt.abort(signal.reason);
+    signal.addEventListener("abort", stopAttempt, { once: true });
+    let attempting = true;
+    let stalled: ReturnType<typeof setTimeout> | undefined;
+    if (!final) {
+      progress.whenTerminated.then(() => {
+        if (attempting) stalled = setTimeout(() => attempt.abort(), ENDED_STREAM_GRACE_MS);
+      });
+    }
     try {
       const { body } = await api.stream(path, {
         query: {
@@ -110,7 +128,8 @@ export async function followLog(options: FollowLogOptions): Promise<LogEnd> {
           follow: !final,
           ...cursor.resume(),
         },
-        signal,
+        signal: attempt.signal,
+        answerWhenever: !final,
       });
       let pending = "";
       try {
@@ -136,6 +155,10 @@ export async function followLog(options: FollowLogOptions): Promise<LogEnd> {
       cleanEnd = true;
     } catch (error) {
       if (signal.aborted) break;
+      if (attempt.signal.aborted) {
+        options.log?.(`${options.container}: log stream still open after the container ended`);
+        continue;
+      }
       if (error instanceof ApiError && error.status === 404) return "pod-gone";
       if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
         return { refused: error.message };
@@ -145,6 +168,10 @@ export async function followLog(options: FollowLogOptions): Promise<LogEnd> {
       } else {
         options.log?.(`${options.container}: log stream dropped (${(error as Error).message})`);
       }
+    } finally {
+      attempting = false;
+      clearTimeout(stalled);
+      signal.removeEventListener("abort", stopAttempt);
     }
     if (final && cleanEnd) return "complete";
     if (cleanEnd) await Promise.race([progress.whenTerminated, sleep(delayMs, signal)]);

@@ -55,6 +55,11 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Gives up on a request that has not answered within this many milliseconds. */
   timeoutMs?: number;
+  /**
+   * Waits for the answer to begin as long as `signal` allows. For a followed log only: the
+   * kubelet answers it with the container's first output, which may be long in coming.
+   */
+  answerWhenever?: boolean;
 }
 
 function statusMessage(status: number, text: string): { reason: string; message: string } {
@@ -125,10 +130,10 @@ export class Api {
     this.requests++;
     return await new Promise((resolve, reject) => {
       const transport = url.protocol === "https:" ? https : http;
-      // Every request must be answered (headers at least) in time, streams included: a
+      // Every request must be answered (headers at least) in time, watches included: a
       // request that never gets its answer would otherwise wait as long as the server lets a
       // watch live.
-      const unanswered = setTimeout(() => {
+      const unanswered = options.answerWhenever ? undefined : setTimeout(() => {
         request.destroy(new Error(`no answer within ${ANSWER_MS} ms`));
       }, ANSWER_MS);
       const request = transport.request(url, {

@@ -80,7 +80,7 @@ export function serveContainerLogs(options: LogServerOptions): Deno.HttpServer<D
     // Followers stop when the client goes away or the response is done.
     const done = new AbortController();
     info.completed.catch(() => {}).finally(() => done.abort());
-    return handle(request, done.signal, options);
+    return handle(request, AbortSignal.any([done.signal, request.signal]), options);
   });
 }
 
@@ -88,7 +88,11 @@ function text(status: number, body: string): Response {
   return new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
 }
 
-function handle(request: Request, signal: AbortSignal, options: LogServerOptions): Response {
+async function handle(
+  request: Request,
+  signal: AbortSignal,
+  options: LogServerOptions,
+): Promise<Response> {
   const url = new URL(request.url);
   const match = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
   if (request.method !== "GET" || !match) return text(404, "404 page not found");
@@ -107,9 +111,35 @@ function handle(request: Request, signal: AbortSignal, options: LogServerOptions
     decoded.query.previous,
   );
   if ("error" in selected) return text(400, selected.error);
-  const body = readContainerLog(selected.log, decoded.query, signal);
+  const body = await startedByFirstWrite(readContainerLog(selected.log, decoded.query, signal));
   return new Response(body, {
     status: 200,
     headers: { "content-type": "text/plain", "cache-control": "no-cache, private" },
+  });
+}
+
+/**
+ * The kubelet answers through a flushing writer and sends its headers with the first write:
+ * a follower of a container that prints nothing gets no answer at all until it prints or
+ * ends. This resolves at that moment, with a stream of everything.
+ */
+async function startedByFirstWrite(
+  body: ReadableStream<Uint8Array>,
+): Promise<ReadableStream<Uint8Array>> {
+  const reader = body.getReader();
+  const first = await reader.read();
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (first.done) controller.close();
+      else controller.enqueue(first.value);
+    },
+    async pull(controller) {
+      const next = await reader.read();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
   });
 }

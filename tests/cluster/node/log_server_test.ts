@@ -124,3 +124,43 @@ Deno.test("the log endpoint serves over HTTPS with the kubelet's status codes", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a follower of a container that prints nothing gets no answer until it prints, as from a kubelet", async () => {
+  const dir = await Deno.makeTempDir();
+  await createSelfSignedCert(`${dir}/tls.crt`, `${dir}/tls.key`, "node");
+  const log = await ContainerLog.create(`${dir}/0.log`);
+  const stop = new AbortController();
+  const server = serveContainerLogs({
+    port: 0,
+    cert: await Deno.readTextFile(`${dir}/tls.crt`),
+    key: await Deno.readTextFile(`${dir}/tls.key`),
+    signal: stop.signal,
+    lookup: () => ({
+      logSource: () => ({ status: status({ running: { startedAt: "" } }), logs: [log] }),
+    }),
+  });
+  const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(`${dir}/tls.crt`)] });
+  try {
+    let answered = false;
+    const response = fetch(
+      `https://127.0.0.1:${server.addr.port}/containerLogs/ns/p/c?follow=true`,
+      { client },
+    ).then((response) => {
+      answered = true;
+      return response;
+    });
+    // Time for an answer that would come at once: the request is being served by now.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(answered, false, "answered before the container printed anything");
+    await log.note("stdout", "first words");
+    const reader = (await response).body!.pipeThrough(new TextDecoderStream()).getReader();
+    assert.equal((await reader.read()).value, "first words\n");
+    await reader.cancel();
+  } finally {
+    await log.close();
+    client.close();
+    stop.abort();
+    await server.finished;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
