@@ -40,6 +40,15 @@ async function deleteJob(api: Api, namespace: string, name: string): Promise<str
   }
 }
 
+/** Runs one part of the cleanup; a problem is reported, and the other parts still run. */
+async function part(output: Output, what: string, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    await output.note(`could not clean up ${what}: ${(error as Error).message}`);
+  }
+}
+
 /** Cleans up after a step; always returns 0. */
 export async function cleanup(env: Env): Promise<number> {
   const output = new Output();
@@ -52,35 +61,41 @@ export async function cleanup(env: Env): Promise<number> {
     }
     const access = loadClusterAccess(env);
     const namespace = resolveNamespace(options.namespace, access);
-    api = new Api(access);
+    const client = api = new Api(access);
     await output.group("~~~", "Cleanup");
     if (options["job-cleanup-after-finished-via-plugin"]) {
-      const list = await api.request<{ items: V1Job[] }>("GET", paths.jobs(namespace), {
-        query: { labelSelector: `${JOB_ID_LABEL}=${labelValue(step.jobId)}` },
-        timeoutMs: 10_000,
+      await part(output, "the step's Job", async () => {
+        const list = await client.request<{ items: V1Job[] }>("GET", paths.jobs(namespace), {
+          query: { labelSelector: `${JOB_ID_LABEL}=${labelValue(step.jobId)}` },
+          timeoutMs: 10_000,
+        });
+        for (const job of list.items) {
+          const name = job.metadata!.name!;
+          const problem = await deleteJob(client, namespace, name);
+          await output.note(
+            problem
+              ? `could not delete Job ${name}: ${problem}`
+              : `deleted Job ${namespace}/${name}`,
+          );
+        }
       });
-      for (const job of list.items) {
-        const name = job.metadata!.name!;
-        const problem = await deleteJob(api, namespace, name);
-        await output.note(
-          problem ? `could not delete Job ${name}: ${problem}` : `deleted Job ${namespace}/${name}`,
-        );
-      }
     }
     if (options["jobs-cleanup-via-plugin"]) {
-      const list = await api.request<{ items: V1Job[] }>("GET", paths.jobs(namespace), {
-        query: { labelSelector: `${PLUGIN_LABEL}=${PLUGIN_LABEL_VALUE}` },
-        timeoutMs: 30_000,
+      await part(output, "old Jobs", async () => {
+        const list = await client.request<{ items: V1Job[] }>("GET", paths.jobs(namespace), {
+          query: { labelSelector: `${PLUGIN_LABEL}=${PLUGIN_LABEL_VALUE}` },
+          timeoutMs: 30_000,
+        });
+        for (const job of oldJobs(list.items, Date.now())) {
+          const name = job.metadata!.name!;
+          const problem = await deleteJob(client, namespace, name);
+          await output.note(
+            problem
+              ? `could not delete old Job ${name}: ${problem}`
+              : `deleted Job ${namespace}/${name} (older than a day)`,
+          );
+        }
       });
-      for (const job of oldJobs(list.items, Date.now())) {
-        const name = job.metadata!.name!;
-        const problem = await deleteJob(api, namespace, name);
-        await output.note(
-          problem
-            ? `could not delete old Job ${name}: ${problem}`
-            : `deleted Job ${namespace}/${name} (older than a day)`,
-        );
-      }
     }
   } catch (error) {
     await output.note(`cleanup skipped: ${(error as Error).message}`);

@@ -199,7 +199,14 @@ export async function run(env: Env): Promise<number> {
       let message = `Cancelled (${signal})`;
       if (submitted && name) {
         await Promise.race([submission?.catch(() => {}), sleep(CANCEL_SUBMIT_WAIT_MS)]);
-        const problems = await deleteStep(api, namespace, name, CANCEL_BUDGET_MS);
+        // The request timeout bounds waiting for answers, not connecting or credentials: the
+        // agent's SIGKILL follows within seconds, so the whole deletion is bounded too.
+        const problems = await Promise.race([
+          deleteStep(api, namespace, name, CANCEL_BUDGET_MS),
+          sleep(CANCEL_BUDGET_MS + 500).then(() => [
+            `no answer within ${(CANCEL_BUDGET_MS + 500) / 1000} s`,
+          ]),
+        ]);
         message += problems.length
           ? `: could not delete Job ${namespace}/${name}: ${problems.join("; ")}`
           : `: deleted Job ${namespace}/${name}`;
