@@ -28,7 +28,10 @@ const CANCEL_SUBMIT_WAIT_MS = 1500;
 /** How long the deletions on cancel may take in all. */
 const CANCEL_BUDGET_MS = 2500;
 
-/** The agent's own pod, whose placement `use-agent-node-affinity` copies. */
+/**
+ * The agent's own pod, whose placement `use-agent-node-affinity` copies, in `namespace`
+ * unless POD_NAMESPACE says otherwise.
+ */
 async function agentPlacement(api: Api, env: Env, namespace: string): Promise<Placement> {
   let name = env.POD_NAME || env.HOSTNAME;
   if (!name) {
@@ -112,7 +115,8 @@ export async function run(env: Env): Promise<number> {
 
   const step = async (): Promise<number> => {
     const placement = config.options["use-agent-node-affinity"]
-      ? await agentPlacement(api, env, namespace)
+      // In a pod, the cluster access's namespace is the pod's own (its service account's).
+      ? await agentPlacement(api, env, access.namespace ?? namespace)
       : undefined;
     const rendered = await renderStep(config, { placement });
     name = rendered.job.metadata!.name!;

@@ -224,5 +224,16 @@ export function loadConfiguration(env: Record<string, string | undefined>): Conf
       `invalid plugin configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
     );
   }
-  return { options, step, origins: raw.origins, warnings: raw.warnings };
+  const warnings = [...raw.warnings];
+  if (
+    step.artifactPaths !== undefined &&
+    (options["init-image"] === "" || !options["mount-buildkite-agent"])
+  ) {
+    warnings.push(
+      `the step's artifact_paths are uploaded by the step container's buildkite-agent, which ${
+        options["init-image"] === "" ? '`init-image: ""`' : "`mount-buildkite-agent: false`"
+      } leaves to the image ${options.image} to have on its PATH`,
+    );
+  }
+  return { options, step, origins: raw.origins, warnings };
 }

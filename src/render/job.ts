@@ -141,6 +141,29 @@ function credentialVolume(volumeName: string, ref: SecretRef, file: string) {
   };
 }
 
+const BUILT_IN_MOUNTS: Record<string, string> = {
+  "build": "the build directory (BUILDKITE_BUILD_PATH)",
+  "git-mirrors": "the git mirrors (`git-mirrors-host-path`)",
+  "buildkite-agent": "buildkite-agent (`mount-buildkite-agent`)",
+};
+
+/** The Kubernetes API refuses two mounts at one path: say so before, naming the option. */
+function refuseMountsOver(builtIn: V1VolumeMount[], options: Record<string, V1VolumeMount[]>) {
+  const normalised = (path: string) => path.replace(/\/+$/, "") || "/";
+  const taken = new Map(builtIn.map((mount) => [normalised(mount.mountPath), mount.name]));
+  for (const [option, mounts] of Object.entries(options)) {
+    for (const { mountPath } of mounts) {
+      const volume = taken.get(normalised(mountPath));
+      if (volume === undefined) continue;
+      throw new UserError(
+        `option \`${option}\` mounts ${mountPath}, where the plugin mounts ${
+          BUILT_IN_MOUNTS[volume] ?? volume
+        }; choose another path`,
+      );
+    }
+  }
+}
+
 function environmentOption(entries: string[] | undefined): V1EnvVar[] {
   return (entries ?? []).map((entry) => {
     const equals = entry.indexOf("=");
@@ -249,6 +272,10 @@ export function buildManifest(config: Configuration, placement: Placement = {}):
   }
   const hostPaths = hostPathVolumes(options["mount-hostpath"]);
   const secrets = secretVolumes(options["mount-secret"]);
+  refuseMountsOver(stepMounts, {
+    "mount-secret": secrets.mounts,
+    "mount-hostpath": hostPaths.mounts,
+  });
   volumes.push(...secrets.volumes, ...hostPaths.volumes);
   stepMounts.push(...secrets.mounts, ...hostPaths.mounts);
 

@@ -291,6 +291,18 @@ const renderCases: {
   message: RegExp;
 }[] = [
   {
+    name: "mount-hostpath over the plugin's buildkite-agent",
+    plugin: { ...image, "mount-hostpath": "/opt/agent:/usr/local/bin/buildkite-agent" },
+    message:
+      /option `mount-hostpath` mounts \/usr\/local\/bin\/buildkite-agent, where the plugin mounts buildkite-agent \(`mount-buildkite-agent`\); choose another path/,
+  },
+  {
+    name: "mount-secret over the build directory",
+    plugin: { ...image, "mount-secret": "creds:/buildkite/builds/" },
+    message:
+      /option `mount-secret` mounts \/buildkite\/builds\/, where the plugin mounts the build directory/,
+  },
+  {
     name: "patch syntax error",
     plugin: { ...image, patch: "function(job) job +" },
     message: /option `patch`: jsonnet failed:\n.*syntax error/s,

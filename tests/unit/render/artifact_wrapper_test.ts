@@ -52,3 +52,17 @@ Deno.test("the step command keeps sh -e semantics inside the wrapper", async () 
   assert.equal(run.status, 1);
   assert.equal(run.stdout.includes("not-reached"), false);
 });
+
+Deno.test("artifact_paths without the plugin's buildkite-agent in the step container: a warning", () => {
+  const artifacts = { BUILDKITE_ARTIFACT_PATHS: "out/*.log" };
+  assert.deepEqual(configFor({}, artifacts).warnings, []);
+  assert.match(
+    configFor({ "init-image": "" }, artifacts).warnings.join("\n"),
+    /artifact_paths .*`init-image: ""` leaves to the image alpine:3 to have on its PATH/,
+  );
+  assert.match(
+    configFor({ "mount-buildkite-agent": false }, artifacts).warnings.join("\n"),
+    /`mount-buildkite-agent: false` leaves to the image/,
+  );
+  assert.deepEqual(configFor({ "init-image": "" }).warnings, []);
+});
