@@ -45,8 +45,30 @@ export interface FollowOptions {
   debug?: (message: string) => void;
 }
 
-/** How long logs may take to be read to the end once the verdict is known. */
-const LOG_DRAIN_MS = 120_000;
+/**
+ * Once the verdict is known, how long the logs may go without a new line before reading
+ * them to the end is given up: however long a log is, it is read while it keeps coming.
+ */
+const LOG_DRAIN_IDLE_MS = 60_000;
+
+/** The same for a stuck Job, which is deleted as soon as what its containers printed is read. */
+const STUCK_LOG_DRAIN_IDLE_MS = 5_000;
+
+/** Waits for `logs` to end while they make progress; false when they stalled or stopped. */
+async function drain(
+  logs: Promise<void>,
+  lastProgress: () => number,
+  idleMs: number,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const ended = logs.then(() => true);
+  while (!signal.aborted) {
+    const wait = lastProgress() + idleMs - Date.now();
+    if (wait <= 0) return false;
+    if (await Promise.race([ended, sleep(wait, signal).then(() => false)])) return true;
+  }
+  return false;
+}
 
 class Deferred {
   readonly promise: Promise<void>;
@@ -222,6 +244,8 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
 
   const decidedOrStopped = Promise.race([verdict.then(() => undefined), aborted(stop.signal)]);
   const logsStop = new AbortController();
+  /** When a log last showed something (ms), for the drain after the verdict. */
+  let lastProgress = Date.now();
   const logs = (async () => {
     const logged = new Set<string>();
     while (!logsStop.signal.aborted) {
@@ -266,7 +290,10 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
           pod: podName,
           container: container.name,
           progress: containerProgress,
-          write: (text) => output.write(text),
+          write: (text) => {
+            lastProgress = Date.now();
+            return output.write(text);
+          },
           signal: logsStop.signal,
           log: options.debug,
         });
@@ -282,18 +309,12 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
   try {
     const result = await Promise.race([verdict, aborted(stop.signal).then(() => undefined)]);
     if (!result) throw signal.reason ?? new Error("cancelled");
-    if (result.stuck) {
-      logsStop.abort();
-    } else {
-      const drained = await Promise.race([
-        logs.then(() => true),
-        sleep(LOG_DRAIN_MS, stop.signal).then(() => false),
-      ]);
-      if (!drained) {
-        await output.note(
-          `the logs could not be read to the end within ${LOG_DRAIN_MS / 1000}s of the step's end`,
-        );
-      }
+    lastProgress = Date.now();
+    const idleMs = result.stuck ? STUCK_LOG_DRAIN_IDLE_MS : LOG_DRAIN_IDLE_MS;
+    if (!await drain(logs, () => lastProgress, idleMs, stop.signal) && !result.stuck) {
+      await output.note(
+        `the logs could not be read to the end: nothing more arrived for ${idleMs / 1000} s`,
+      );
     }
     return result;
   } finally {
