@@ -50,13 +50,18 @@ async function main(argv: string[], env: Env): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case "render": {
-      const { values } = parseArgs({
-        args: rest,
-        options: { output: { type: "string", short: "o", default: "yaml" } },
-      });
+      let values: { output?: string };
+      try {
+        ({ values } = parseArgs({
+          args: rest,
+          options: { output: { type: "string", short: "o", default: "yaml" } },
+        }));
+      } catch (error) {
+        throw new UserError(`render: ${(error as Error).message}\n\n${USAGE}`, 2);
+      }
       if (values.output !== "yaml" && values.output !== "json") {
         throw new UserError(
-          `render: --output must be yaml or json, got ${JSON.stringify(values.output)}`,
+          `render: --output must be yaml or json, got ${JSON.stringify(values.output)}\n\n${USAGE}`,
           2,
         );
       }
