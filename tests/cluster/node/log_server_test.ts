@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createSelfSignedCert } from "../pki.ts";
 import type { ContainerState, ContainerStatus } from "../kube_types.ts";
 import { ContainerLog } from "./container_log.ts";
-import { selectLog, serveContainerLogs } from "./log_server.ts";
+import { type LogServerOptions, selectLog, serveContainerLogs } from "./log_server.ts";
 
 function status(state: ContainerState, lastState: ContainerState = {}): ContainerStatus {
   return { name: "c", state, lastState, ready: false, restartCount: 0, image: "", imageID: "" };
@@ -73,79 +73,78 @@ Deno.test("selectLog answers like the kubelet's validateContainerLogStatus", asy
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("the log endpoint serves over HTTPS with the kubelet's status codes", async () => {
+/** A log server over HTTPS in a scratch directory, and a client that trusts it. */
+async function logServer(lookup: LogServerOptions["lookup"]) {
   const dir = await Deno.makeTempDir();
   await createSelfSignedCert(`${dir}/tls.crt`, `${dir}/tls.key`, "node");
-  const log = await ContainerLog.create(`${dir}/0.log`);
-  await log.note("stdout", "hello");
-  await log.close();
+  const cert = await Deno.readTextFile(`${dir}/tls.crt`);
   const stop = new AbortController();
   const server = serveContainerLogs({
     port: 0,
-    cert: await Deno.readTextFile(`${dir}/tls.crt`),
+    cert,
     key: await Deno.readTextFile(`${dir}/tls.key`),
     signal: stop.signal,
-    lookup: (namespace, name) =>
-      namespace === "ns" && name === "p"
-        ? {
-          logSource: (container) =>
-            container === "c"
-              ? { status: status({ terminated: { exitCode: 0 } }), logs: [log] }
-              : container === "w"
-              ? { status: status({ waiting: { reason: "PodInitializing" } }), logs: [] }
-              : undefined,
-        }
-        : undefined,
+    lookup,
   });
-  const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(`${dir}/tls.crt`)] });
+  const client = Deno.createHttpClient({ caCerts: [cert] });
+  return {
+    dir,
+    fetch: (path: string) => fetch(`https://127.0.0.1:${server.addr.port}${path}`, { client }),
+    async [Symbol.asyncDispose]() {
+      client.close();
+      stop.abort();
+      await server.finished;
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+Deno.test("the log endpoint serves over HTTPS with the kubelet's status codes", async () => {
+  let log: ContainerLog | undefined;
+  await using server = await logServer((namespace, name) =>
+    namespace === "ns" && name === "p"
+      ? {
+        logSource: (container) =>
+          container === "c"
+            ? { status: status({ terminated: { exitCode: 0 } }), logs: [log!] }
+            : container === "w"
+            ? { status: status({ waiting: { reason: "PodInitializing" } }), logs: [] }
+            : undefined,
+      }
+      : undefined
+  );
+  log = await ContainerLog.create(`${server.dir}/0.log`);
+  await log.note("stdout", "hello");
+  await log.close();
   const get = async (path: string) => {
-    const response = await fetch(`https://127.0.0.1:${server.addr.port}${path}`, { client });
+    const response = await server.fetch(path);
     return [response.status, await response.text()];
   };
-  try {
-    assert.deepEqual(await get("/containerLogs/ns/p/c"), [200, "hello\n"]);
-    assert.deepEqual(await get("/containerLogs/ns/p/w"), [
-      400,
-      'container "w" in pod "p" is waiting to start: PodInitializing',
-    ]);
-    assert.deepEqual(await get("/containerLogs/ns/p/x"), [
-      404,
-      'container "x" not found in pod "p"',
-    ]);
-    assert.deepEqual(await get("/containerLogs/ns/q/c"), [404, 'pod "q" does not exist']);
-    assert.deepEqual(await get("/containerLogs/ns/p/c?tailLines=-1"), [
-      422,
-      '{"message": "Invalid request."}',
-    ]);
-  } finally {
-    client.close();
-    stop.abort();
-    await server.finished;
-    await Deno.remove(dir, { recursive: true });
-  }
+  assert.deepEqual(await get("/containerLogs/ns/p/c"), [200, "hello\n"]);
+  assert.deepEqual(await get("/containerLogs/ns/p/w"), [
+    400,
+    'container "w" in pod "p" is waiting to start: PodInitializing',
+  ]);
+  assert.deepEqual(await get("/containerLogs/ns/p/x"), [
+    404,
+    'container "x" not found in pod "p"',
+  ]);
+  assert.deepEqual(await get("/containerLogs/ns/q/c"), [404, 'pod "q" does not exist']);
+  assert.deepEqual(await get("/containerLogs/ns/p/c?tailLines=-1"), [
+    422,
+    '{"message": "Invalid request."}',
+  ]);
 });
 
 Deno.test("a follower of a container that prints nothing gets no answer until it prints, as from a kubelet", async () => {
-  const dir = await Deno.makeTempDir();
-  await createSelfSignedCert(`${dir}/tls.crt`, `${dir}/tls.key`, "node");
-  const log = await ContainerLog.create(`${dir}/0.log`);
-  const stop = new AbortController();
-  const server = serveContainerLogs({
-    port: 0,
-    cert: await Deno.readTextFile(`${dir}/tls.crt`),
-    key: await Deno.readTextFile(`${dir}/tls.key`),
-    signal: stop.signal,
-    lookup: () => ({
-      logSource: () => ({ status: status({ running: { startedAt: "" } }), logs: [log] }),
-    }),
-  });
-  const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(`${dir}/tls.crt`)] });
+  let log: ContainerLog | undefined;
+  await using server = await logServer(() => ({
+    logSource: () => ({ status: status({ running: { startedAt: "" } }), logs: [log!] }),
+  }));
+  log = await ContainerLog.create(`${server.dir}/0.log`);
   try {
     let answered = false;
-    const response = fetch(
-      `https://127.0.0.1:${server.addr.port}/containerLogs/ns/p/c?follow=true`,
-      { client },
-    ).then((response) => {
+    const response = server.fetch("/containerLogs/ns/p/c?follow=true").then((response) => {
       answered = true;
       return response;
     });
@@ -158,9 +157,5 @@ Deno.test("a follower of a container that prints nothing gets no answer until it
     await reader.cancel();
   } finally {
     await log.close();
-    client.close();
-    stop.abort();
-    await server.finished;
-    await Deno.remove(dir, { recursive: true });
   }
 });
