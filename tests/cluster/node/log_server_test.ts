@@ -100,20 +100,21 @@ async function logServer(lookup: LogServerOptions["lookup"]) {
 }
 
 Deno.test("the log endpoint serves over HTTPS with the kubelet's status codes", async () => {
-  let log: ContainerLog | undefined;
+  const logs: ContainerLog[] = [];
   await using server = await logServer((namespace, name) =>
     namespace === "ns" && name === "p"
       ? {
         logSource: (container) =>
           container === "c"
-            ? { status: status({ terminated: { exitCode: 0 } }), logs: [log!] }
+            ? { status: status({ terminated: { exitCode: 0 } }), logs }
             : container === "w"
             ? { status: status({ waiting: { reason: "PodInitializing" } }), logs: [] }
             : undefined,
       }
       : undefined
   );
-  log = await ContainerLog.create(`${server.dir}/0.log`);
+  const log = await ContainerLog.create(`${server.dir}/0.log`);
+  logs.push(log);
   await log.note("stdout", "hello");
   await log.close();
   const get = async (path: string) => {
@@ -137,11 +138,12 @@ Deno.test("the log endpoint serves over HTTPS with the kubelet's status codes", 
 });
 
 Deno.test("a follower of a container that prints nothing gets no answer until it prints, as from a kubelet", async () => {
-  let log: ContainerLog | undefined;
+  const logs: ContainerLog[] = [];
   await using server = await logServer(() => ({
-    logSource: () => ({ status: status({ running: { startedAt: "" } }), logs: [log!] }),
+    logSource: () => ({ status: status({ running: { startedAt: "" } }), logs }),
   }));
-  log = await ContainerLog.create(`${server.dir}/0.log`);
+  const log = await ContainerLog.create(`${server.dir}/0.log`);
+  logs.push(log);
   try {
     let answered = false;
     const response = server.fetch("/containerLogs/ns/p/c?follow=true").then((response) => {
