@@ -84,6 +84,8 @@ export interface FollowLogOptions {
   signal: AbortSignal;
   /** Reports reconnections, for debugging. */
   log?: (message: string) => void;
+  /** How long a followed log may stay open after its container ended (default 10 s). */
+  endedStreamGraceMs?: number;
 }
 
 /** Why following ended: `refused` carries the API server's message. */
@@ -117,7 +119,11 @@ export async function followLog(options: FollowLogOptions): Promise<LogEnd> {
     let stalled: ReturnType<typeof setTimeout> | undefined;
     if (!final) {
       progress.whenTerminated.then(() => {
-        if (attempting) stalled = setTimeout(() => attempt.abort(), ENDED_STREAM_GRACE_MS);
+        if (!attempting) return;
+        stalled = setTimeout(
+          () => attempt.abort(),
+          options.endedStreamGraceMs ?? ENDED_STREAM_GRACE_MS,
+        );
       });
     }
     try {

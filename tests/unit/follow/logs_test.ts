@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { LogCursor, normaliseTimestamp } from "../../../src/follow/logs.ts";
+import { Readable } from "node:stream";
+import { followLog, LogCursor, normaliseTimestamp } from "../../../src/follow/logs.ts";
+import type { Api } from "../../../src/kube/client.ts";
 
 Deno.test("timestamps with trimmed fractions compare in time order", () => {
   const a = normaliseTimestamp("2026-11-27T10:00:00.5Z")!;
@@ -63,4 +65,55 @@ Deno.test("empty lines and lines with spaces keep their content", () => {
 
 Deno.test("a fresh cursor resumes from the start", () => {
   assert.deepEqual(new LogCursor().resume(), {});
+});
+
+Deno.test("a followed log still open after its container ended is replaced by a read of the rest", async () => {
+  const requests: Record<string, unknown>[] = [];
+  let terminate!: () => void;
+  const whenTerminated = new Promise<void>((resolve) => terminate = resolve);
+  let terminated = false;
+  const api = {
+    stream(_path: string, options: { query: Record<string, unknown>; signal: AbortSignal }) {
+      requests.push(options.query);
+      if (options.query.follow) {
+        // Stalled: one line, then nothing and no end, as over a connection gone silent.
+        const body = new Readable({ read() {} });
+        body.push("2026-11-27T10:00:00.000000001Z first\n");
+        options.signal.addEventListener("abort", () => body.destroy(new Error("aborted")));
+        setTimeout(() => {
+          terminated = true;
+          terminate();
+        }, 10);
+        return Promise.resolve({ status: 200, body });
+      }
+      return Promise.resolve({
+        status: 200,
+        body: Readable.from([
+          new TextEncoder().encode(
+            "2026-11-27T10:00:00.000000001Z first\n2026-11-27T10:00:00.000000002Z last\n",
+          ),
+        ]),
+      });
+    },
+  };
+  const written: string[] = [];
+  const end = await followLog({
+    api: api as unknown as Api,
+    namespace: "ns",
+    pod: "p",
+    container: "step",
+    progress: { started: Promise.resolve(), terminated: () => terminated, whenTerminated },
+    write: (text) => {
+      written.push(text);
+      return Promise.resolve();
+    },
+    signal: new AbortController().signal,
+    endedStreamGraceMs: 50,
+  });
+  assert.equal(end, "complete");
+  assert.equal(written.join(""), "first\nlast\n");
+  assert.deepEqual(requests.map((query) => [query.follow, query.sinceTime]), [
+    [true, undefined],
+    [false, "2026-11-27T10:00:00.000000001Z"],
+  ]);
 });
