@@ -200,7 +200,7 @@ function crossCheck(options: Options, step: Step, origins: Record<string, string
   ];
   const seen = new Map<string, string>();
   for (const [option, path] of mounts) {
-    const normalised = path.replace(/\/+$/, "") || "/";
+    const normalised = mountPathKey(path);
     if (seen.has(normalised)) {
       problems.push(
         `option \`${option}\` mounts ${normalised} twice (also in \`${
@@ -211,6 +211,11 @@ function crossCheck(options: Options, step: Step, origins: Record<string, string
     seen.set(normalised, option);
   }
   return problems;
+}
+
+/** A mount path as Kubernetes compares them: `/data/` and `/data` are one path. */
+export function mountPathKey(path: string): string {
+  return path.replace(/\/+$/, "") || "/";
 }
 
 /** Reads, merges and validates a step's whole configuration from a hook's environment. */

@@ -15,7 +15,7 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from "@kubernetes/client-node";
-import type { Configuration } from "../config/mod.ts";
+import { type Configuration, mountPathKey } from "../config/mod.ts";
 import { UserError } from "../exit_status.ts";
 import { annotations, jobName, labels } from "./names.ts";
 import { escapeDollars, splitEnvironment } from "./secret.ts";
@@ -149,11 +149,10 @@ const BUILT_IN_MOUNTS: Record<string, string> = {
 
 /** The Kubernetes API refuses two mounts at one path: say so before, naming the option. */
 function refuseMountsOver(builtIn: V1VolumeMount[], options: Record<string, V1VolumeMount[]>) {
-  const normalised = (path: string) => path.replace(/\/+$/, "") || "/";
-  const taken = new Map(builtIn.map((mount) => [normalised(mount.mountPath), mount.name]));
+  const taken = new Map(builtIn.map((mount) => [mountPathKey(mount.mountPath), mount.name]));
   for (const [option, mounts] of Object.entries(options)) {
     for (const { mountPath } of mounts) {
-      const volume = taken.get(normalised(mountPath));
+      const volume = taken.get(mountPathKey(mountPath));
       if (volume === undefined) continue;
       throw new UserError(
         `option \`${option}\` mounts ${mountPath}, where the plugin mounts ${
