@@ -49,6 +49,35 @@ async function part(output: Output, what: string, work: () => Promise<void>): Pr
   }
 }
 
+/** Lists the Jobs `labelSelector` selects and deletes those `pick` keeps, one by one. */
+async function deleteSelected(
+  api: Api,
+  output: Output,
+  options: {
+    namespace: string;
+    labelSelector: string;
+    timeoutMs: number;
+    pick?: (jobs: V1Job[]) => V1Job[];
+    /** How a deleted Job is named in the log: "" or "old ", and what follows its name. */
+    naming: { kind: string; why: string };
+  },
+): Promise<void> {
+  const { namespace, naming } = options;
+  const list = await api.request<{ items: V1Job[] }>("GET", paths.jobs(namespace), {
+    query: { labelSelector: options.labelSelector },
+    timeoutMs: options.timeoutMs,
+  });
+  for (const job of options.pick?.(list.items) ?? list.items) {
+    const name = job.metadata!.name!;
+    const problem = await deleteJob(api, namespace, name);
+    await output.note(
+      problem
+        ? `could not delete ${naming.kind}Job ${name}: ${problem}`
+        : `deleted Job ${namespace}/${name}${naming.why}`,
+    );
+  }
+}
+
 /** Cleans up after a step; always returns 0. */
 export async function cleanup(env: Env): Promise<number> {
   const output = new Output();
@@ -61,41 +90,27 @@ export async function cleanup(env: Env): Promise<number> {
     }
     const access = loadClusterAccess(env);
     const namespace = resolveNamespace(options.namespace, access);
-    const client = api = new Api(access);
+    const client = new Api(access);
+    api = client;
     await output.group("~~~", "Cleanup");
     if (options["job-cleanup-after-finished-via-plugin"]) {
-      await part(output, "the step's Job", async () => {
-        const list = await client.request<{ items: V1Job[] }>("GET", paths.jobs(namespace), {
-          query: { labelSelector: `${JOB_ID_LABEL}=${labelValue(step.jobId)}` },
+      await part(output, "the step's Job", () =>
+        deleteSelected(client, output, {
+          namespace,
+          labelSelector: `${JOB_ID_LABEL}=${labelValue(step.jobId)}`,
           timeoutMs: 10_000,
-        });
-        for (const job of list.items) {
-          const name = job.metadata!.name!;
-          const problem = await deleteJob(client, namespace, name);
-          await output.note(
-            problem
-              ? `could not delete Job ${name}: ${problem}`
-              : `deleted Job ${namespace}/${name}`,
-          );
-        }
-      });
+          naming: { kind: "", why: "" },
+        }));
     }
     if (options["jobs-cleanup-via-plugin"]) {
-      await part(output, "old Jobs", async () => {
-        const list = await client.request<{ items: V1Job[] }>("GET", paths.jobs(namespace), {
-          query: { labelSelector: `${PLUGIN_LABEL}=${PLUGIN_LABEL_VALUE}` },
+      await part(output, "old Jobs", () =>
+        deleteSelected(client, output, {
+          namespace,
+          labelSelector: `${PLUGIN_LABEL}=${PLUGIN_LABEL_VALUE}`,
           timeoutMs: 30_000,
-        });
-        for (const job of oldJobs(list.items, Date.now())) {
-          const name = job.metadata!.name!;
-          const problem = await deleteJob(client, namespace, name);
-          await output.note(
-            problem
-              ? `could not delete old Job ${name}: ${problem}`
-              : `deleted Job ${namespace}/${name} (older than a day)`,
-          );
-        }
-      });
+          pick: (jobs) => oldJobs(jobs, Date.now()),
+          naming: { kind: "old ", why: " (older than a day)" },
+        }));
     }
   } catch (error) {
     await output.note(`cleanup skipped: ${(error as Error).message}`);
