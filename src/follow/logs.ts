@@ -107,84 +107,76 @@ export async function followLog(options: FollowLogOptions): Promise<LogEnd> {
   const decoder = new TextDecoder();
   let delayMs = 100;
   await Promise.race([progress.started, aborted(signal)]);
-  while (!signal.aborted) {
-    const final = progress.terminated();
-    let cleanEnd = false;
-    // A followed log is answered with the container's first output (the kubelet's way), so
-    // it waits for its answer without a time limit, until the container has ended.
-    const attempt = new AbortController();
-    const stopAttempt = () => attempt.abort(signal.reason);
-    signal.addEventListener("abort", stopAttempt, { once: true });
-    let attempting = true;
-    let stalled: ReturnType<typeof setTimeout> | undefined;
-    if (!final) {
-      progress.whenTerminated.then(() => {
-        if (!attempting) return;
-        stalled = setTimeout(
-          () => attempt.abort(),
-          options.endedStreamGraceMs ?? ENDED_STREAM_GRACE_MS,
-        );
-      });
-    }
-    try {
-      const { body } = await api.stream(path, {
-        query: {
-          container: options.container,
-          timestamps: true,
-          follow: !final,
-          ...cursor.resume(),
-        },
-        signal: attempt.signal,
-        answerWhenever: !final,
-      });
-      let pending = "";
+  // A followed log is answered with the container's first output (the kubelet's way), so it
+  // waits for its answer without a time limit. Once the container has ended, a followed log
+  // still open after the grace is stalled, and a read of what is left replaces it.
+  const finished = new AbortController();
+  const stale = new AbortController();
+  progress.whenTerminated
+    .then(() => sleep(options.endedStreamGraceMs ?? ENDED_STREAM_GRACE_MS, finished.signal))
+    .then(() => stale.abort());
+  try {
+    while (!signal.aborted) {
+      const final = progress.terminated();
+      let cleanEnd = false;
       try {
-        for await (const chunk of body) {
-          pending += decoder.decode(chunk as Uint8Array, { stream: true });
-          const lastNewline = pending.lastIndexOf("\n");
-          if (lastNewline === -1) continue;
-          const complete = pending.slice(0, lastNewline);
-          pending = pending.slice(lastNewline + 1);
-          const shown = show(complete, cursor);
-          if (shown) await options.write(shown);
-          delayMs = 100;
+        const { body } = await api.stream(path, {
+          query: {
+            container: options.container,
+            timestamps: true,
+            follow: !final,
+            ...cursor.resume(),
+          },
+          signal: final ? signal : AbortSignal.any([signal, stale.signal]),
+          answerWhenever: !final,
+        });
+        let pending = "";
+        try {
+          for await (const chunk of body) {
+            pending += decoder.decode(chunk as Uint8Array, { stream: true });
+            const lastNewline = pending.lastIndexOf("\n");
+            if (lastNewline === -1) continue;
+            const complete = pending.slice(0, lastNewline);
+            pending = pending.slice(lastNewline + 1);
+            const shown = show(complete, cursor);
+            if (shown) await options.write(shown);
+            delayMs = 100;
+          }
+        } finally {
+          body.destroy();
         }
-      } finally {
-        body.destroy();
+        pending += decoder.decode();
+        // A partial last line of a finished log is complete; of a live stream, it comes again.
+        if (final && pending !== "") {
+          const shown = show(pending, cursor);
+          if (shown) await options.write(shown);
+        }
+        cleanEnd = true;
+      } catch (error) {
+        if (signal.aborted) break;
+        if (!final && stale.signal.aborted) {
+          options.log?.(`${options.container}: log stream still open after the container ended`);
+          continue;
+        }
+        if (error instanceof ApiError && error.status === 404) return "pod-gone";
+        if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+          return { refused: error.message };
+        }
+        if (error instanceof ApiError && error.status === 400 && WAITING.test(error.message)) {
+          options.log?.(`${options.container}: not started yet; waiting`);
+        } else {
+          options.log?.(`${options.container}: log stream dropped (${(error as Error).message})`);
+        }
       }
-      pending += decoder.decode();
-      // A partial last line of a finished log is complete; of a live stream, it comes again.
-      if (final && pending !== "") {
-        const shown = show(pending, cursor);
-        if (shown) await options.write(shown);
-      }
-      cleanEnd = true;
-    } catch (error) {
-      if (signal.aborted) break;
-      if (attempt.signal.aborted) {
-        options.log?.(`${options.container}: log stream still open after the container ended`);
-        continue;
-      }
-      if (error instanceof ApiError && error.status === 404) return "pod-gone";
-      if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
-        return { refused: error.message };
-      }
-      if (error instanceof ApiError && error.status === 400 && WAITING.test(error.message)) {
-        options.log?.(`${options.container}: not started yet; waiting`);
-      } else {
-        options.log?.(`${options.container}: log stream dropped (${(error as Error).message})`);
-      }
-    } finally {
-      attempting = false;
-      clearTimeout(stalled);
-      signal.removeEventListener("abort", stopAttempt);
+      if (final && cleanEnd) return "complete";
+      if (cleanEnd) await Promise.race([progress.whenTerminated, sleep(delayMs, signal)]);
+      else await sleep(delayMs, signal);
+      delayMs = Math.min(delayMs * 2, 2000);
     }
-    if (final && cleanEnd) return "complete";
-    if (cleanEnd) await Promise.race([progress.whenTerminated, sleep(delayMs, signal)]);
-    else await sleep(delayMs, signal);
-    delayMs = Math.min(delayMs * 2, 2000);
+    return "aborted";
+  } finally {
+    finished.abort();
   }
-  return "aborted";
 }
 
 /** The shown part of complete lines, each with its newline. */
