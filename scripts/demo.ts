@@ -4,9 +4,9 @@
  * plugin cloned from a `file://` repository. Prints the build log; exits with the step's
  * status.
  *
- * Without KUBECONFIG it builds the pinned binaries if needed and runs on the local control
- * plane (started for the demo and stopped after it, unless `deno task cluster up` already
- * runs one). With KUBECONFIG it uses that cluster and real images: the pod cannot see this
+ * Without KUBECONFIG it builds the pinned binaries if needed and runs on the local cluster, a
+ * real node (started for the demo and stopped after it, unless `deno task cluster up`
+ * already runs one), checking out a sample repository served on 127.0.0.1. With KUBECONFIG it uses that cluster and real images: the pod cannot see this
  * machine's files, so it checks out only a `--repo` it can reach, with an `--init-image`
  * that carries `buildkite-agent`.
  *
@@ -15,6 +15,7 @@
 import { parseArgs } from "node:util";
 import { defaultStateDir, down, up } from "../tests/cluster/control_plane.ts";
 import { REPOSITORY_ROOT } from "../tests/cluster/binaries.ts";
+import { HOST_NETWORK, serveGitRepository } from "../tests/cluster/git_server.ts";
 import { runAgentJob, sampleRepository } from "./agent_job.ts";
 
 const log = (message: string) => console.error(`[demo] ${message}`);
@@ -54,7 +55,7 @@ async function main(): Promise<number> {
   } else {
     await buildBinaries();
     const stateDir = defaultStateDir();
-    const { state, alreadyRunning } = await up({ stateDir, log });
+    const { state, alreadyRunning } = await up({ stateDir, log, ownerPid: Deno.pid });
     kubeconfig = state.kubeconfig;
     if (alreadyRunning) log(`using the local control plane already running in ${stateDir}`);
     else stop = () => down(stateDir, log);
@@ -65,9 +66,15 @@ async function main(): Promise<number> {
   const onSignal = () => log("interrupted: the agent cancels the step");
   Deno.addSignalListener("SIGINT", onSignal);
   try {
-    const repository = flags.repo ?? await sampleRepository(workDir);
+    // On the local node a pod's own network reaches nothing: the sample repository is
+    // served on 127.0.0.1 and the step's pod runs in the host's network.
+    await using served = flags.repo || realCluster
+      ? undefined
+      : await serveGitRepository(await sampleRepository(workDir));
+    const repository = flags.repo ?? served?.url ?? await sampleRepository(workDir);
     const plugin: Record<string, unknown> = {
       image: flags.image ?? "alpine:3",
+      ...(served ? { "pod-spec-patch": HOST_NETWORK } : {}),
       ...(flags.namespace ? { namespace: flags.namespace } : {}),
       ...(flags["init-image"] !== undefined
         ? { "init-image": flags["init-image"] }

@@ -12,7 +12,16 @@ export interface Binaries {
   etcd: string;
   kubeApiserver: string;
   kubeControllerManager: string;
+  kubeScheduler: string;
+  kubelet: string;
   kubectl: string;
+  /** A directory: containerd, containerd-shim-runc-v2, ctr. */
+  containerd: string;
+  runc: string;
+  /** A directory: the CNI plugins bridge, host-local, loopback. */
+  cniPlugins: string;
+  registry: string;
+  pause: string;
   buildkiteAgent: string;
   helm: string;
 }
@@ -21,9 +30,22 @@ const NAMES: Record<string, keyof Binaries> = {
   "etcd": "etcd",
   "kube-apiserver": "kubeApiserver",
   "kube-controller-manager": "kubeControllerManager",
+  "kube-scheduler": "kubeScheduler",
+  "kubelet": "kubelet",
   "kubectl": "kubectl",
+  "containerd": "containerd",
+  "runc": "runc",
+  "cni-plugins": "cniPlugins",
+  "registry": "registry",
+  "pause": "pause",
   "buildkite-agent": "buildkiteAgent",
   "helm": "helm",
+};
+
+// The binaries that are a directory of programs, with one program each must hold.
+const DIRECTORIES: Partial<Record<keyof Binaries, string>> = {
+  containerd: "containerd",
+  cniPlugins: "bridge",
 };
 
 /** The repository root, found from this file's location. */
@@ -62,7 +84,9 @@ export async function locateBinaries(): Promise<Binaries> {
   const missing: string[] = [];
   for (const [name, key] of Object.entries(NAMES)) {
     const path = found[key];
-    if (!path || !(await isExecutable(path))) missing.push(name);
+    if (!path || !(await isExecutable(DIRECTORIES[key] ? `${path}/${DIRECTORIES[key]}` : path))) {
+      missing.push(name);
+    }
   }
   if (missing.length > 0) {
     throw new Error(

@@ -1,7 +1,7 @@
 /**
  * cgroup v1 memory cgroups: one tree per cluster, so that every process the cluster started
- * (control plane, node agent, containers and all their descendants) can be found and killed
- * from any shell, and one cgroup per container for its memory limit and OOM detection.
+ * (the control plane, containerd and its shims, the registry, the kubelet, and all their
+ * descendants) can be found and killed from any shell.
  *
  * @module
  */
@@ -20,22 +20,6 @@ export function clusterCgroup(stateDir: string): string {
 /** Creates a cgroup (and its parents). */
 export async function createCgroup(path: string): Promise<void> {
   await Deno.mkdir(path, { recursive: true });
-}
-
-/** Sets the memory limit; the kernel OOM-kills inside the cgroup when it is exceeded. */
-export async function setMemoryLimit(path: string, bytes: number): Promise<void> {
-  await Deno.writeTextFile(`${path}/memory.limit_in_bytes`, String(bytes));
-}
-
-/** How many processes the kernel OOM-killed in this cgroup (and its children). */
-export async function oomKillCount(path: string): Promise<number> {
-  try {
-    const text = await Deno.readTextFile(`${path}/memory.oom_control`);
-    const match = /^oom_kill (\d+)$/m.exec(text);
-    return match ? Number(match[1]) : 0;
-  } catch {
-    return 0;
-  }
 }
 
 /** Every process in the cgroup and its descendants. */

@@ -5,9 +5,7 @@ import {
   createCgroup,
   killCgroup,
   MEMORY_CONTROLLER,
-  oomKillCount,
   removeCgroup,
-  setMemoryLimit,
 } from "./cgroups.ts";
 
 Deno.test("clusterCgroup names one cgroup per state directory", () => {
@@ -21,8 +19,6 @@ Deno.test("killCgroup kills a whole tree and removeCgroup removes it", async () 
   const child = `${root}/child`;
   await createCgroup(child);
   try {
-    await setMemoryLimit(child, 64 * 2 ** 20);
-    assert.equal(await Deno.readTextFile(`${child}/memory.limit_in_bytes`), `${64 * 2 ** 20}\n`);
     // Both sleeps are forked (into the cgroup) before the shell says it is ready.
     const shell = new Deno.Command("/bin/sh", {
       args: ["-c", `echo $$ > ${child}/cgroup.procs; sleep 300 & sleep 300 & echo ready; wait`],
@@ -32,7 +28,6 @@ Deno.test("killCgroup kills a whole tree and removeCgroup removes it", async () 
     const reader = shell.stdout.pipeThrough(new TextDecoderStream()).getReader();
     assert.equal((await reader.read()).value, "ready\n");
     assert.equal((await cgroupProcesses(root)).length, 3);
-    assert.equal(await oomKillCount(child), 0);
     await killCgroup(root);
     assert.equal((await shell.status).signal, "SIGKILL");
     await reader.cancel();

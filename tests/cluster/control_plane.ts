@@ -1,20 +1,23 @@
 /**
- * The local control plane: etcd, kube-apiserver, kube-controller-manager and the node agent
- * (standing in for a kubelet and the scheduler) as host processes on free loopback ports,
- * with everything in one state directory:
+ * The local cluster: a real single-node Kubernetes on this machine, every part listening on
+ * 127.0.0.1 only: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, a registry
+ * holding the node's images, containerd with runc and a CNI bridge connected to nothing, and
+ * one kubelet (node `localhost`). Everything lives in one state directory:
  *
  * ```
  * state.json           what runs (pids, start times, command lines, ports)
  * kubeconfig           admin kubeconfig (token in group system:masters)
- * images.json          the node agent's image catalogue
- * node-agent.json      the node agent's configuration
- * pki/ etcd/ node/     certificates, etcd data, pods' volumes, overlays and logs
+ * pki/ etcd/           certificates and tokens, etcd data
+ * containerd/ kubelet/ the node's configuration, root and state
+ * registry/ images/    the registry's storage and the images' layers
+ * pod-logs/            the containers' log files, as the kubelet writes them
  * logs/                one log per component
  * ```
  *
- * Every process joins the cluster's memory cgroup (`/sys/fs/cgroup/memory/kbk-<hash>`), so
- * `down` — from any shell — kills every process group it recorded, then anything left in the
- * cgroup tree (containers and their children), and checks that nothing survived.
+ * Every component joins the cluster's memory cgroup (`/sys/fs/cgroup/memory/kbk-<hash>`), and
+ * the kubelet puts pods in `kubepods`, so `down` — from any shell — kills every process group
+ * it recorded, anything left in those cgroups, and takes away what the kubelet and containerd
+ * left on the machine (`node_host.ts`). Only one local node runs on a machine at a time.
  *
  * @module
  */
@@ -29,11 +32,27 @@ import {
   removeCgroup,
 } from "./cgroups.ts";
 import { freePorts } from "./free_ports.ts";
+import { buildNodeImages, PAUSE_IMAGE, pushNodeImages } from "./images.ts";
 import { sleep, waitFor } from "./informer.ts";
 import type { Node } from "./kube_types.ts";
 import { readKubeconfig, renderKubeconfig } from "./kubeconfig.ts";
-import { type ImageCatalogue, ImageCatalogueSchema } from "./node/image_catalogue.ts";
-import type { NodeAgentConfig } from "./node/config.ts";
+import {
+  cniConfig,
+  containerdConfig,
+  kubeletConfig,
+  type NodeLayout,
+  nodePaths,
+  registryConfig,
+  registryHostsToml,
+  schedulerConfig,
+} from "./node_config.ts";
+import {
+  claimMachine,
+  machineLeftovers,
+  type MachineRecord,
+  readMachineRecord,
+  sweepMachine,
+} from "./node_host.ts";
 import { createClusterPki } from "./pki.ts";
 import {
   isAlive,
@@ -44,17 +63,15 @@ import {
   stopProcessGroup,
 } from "./processes.ts";
 
-/** The name of the one node. */
-export const NODE_NAME = "kbk-node";
-
-/** The project's image, emulated by the node agent with the repository's entrypoint. */
-export const PROJECT_IMAGE_REPOSITORY = "quay.io/muhlba91/buildkite-agent";
+/** The name of the one node (the kubelet's `--hostname-override`: it must be loopback). */
+export const NODE_NAME = "localhost";
 
 /** One started component. */
 export interface ComponentRecord extends ProcessRecord {
   name: string;
   command: string;
   args: string[];
+  env?: Record<string, string>;
   log: string;
 }
 
@@ -65,7 +82,16 @@ export interface ClusterState {
   server: string;
   kubeconfig: string;
   nodeName: string;
-  ports: { etcdClient: number; etcdPeer: number; apiServer: number; kubelet: number };
+  /** host:port of the registry every image is pulled from. */
+  registry: string;
+  ports: {
+    etcdClient: number;
+    etcdPeer: number;
+    apiServer: number;
+    kubelet: number;
+    kubeletHealthz: number;
+    registry: number;
+  };
   components: ComponentRecord[];
 }
 
@@ -73,11 +99,11 @@ export interface ClusterState {
 export interface UpOptions {
   /** Absolute or relative path of the state directory. */
   stateDir: string;
-  /** Replaces parts of the default image catalogue (see `defaultImageCatalogue`). */
-  images?: Partial<ImageCatalogue>;
-  /** Extra node labels and taints. */
-  nodeLabels?: Record<string, string>;
-  nodeTaints?: NodeAgentConfig["taints"];
+  /**
+   * The process whose end leaves the cluster abandoned, so that the next `up` may stop it
+   * (a test run's, the demo's); without one, the cluster stays until `down`.
+   */
+  ownerPid?: number;
   /** Progress messages. */
   log?: (message: string) => void;
 }
@@ -89,16 +115,28 @@ export interface UpResult {
   alreadyRunning: boolean;
 }
 
-const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "node-agent"] as const;
+const COMPONENTS = [
+  "registry",
+  "containerd",
+  "etcd",
+  "kube-apiserver",
+  "kube-controller-manager",
+  "kube-scheduler",
+  "kubelet",
+] as const;
 
 // How long each component gets between SIGTERM and SIGKILL. kube-apiserver's graceful
 // shutdown waits up to a minute for its own loopback connections; nothing it would finish
-// in that time matters to a throwaway cluster (etcd keeps the data).
+// in that time matters to a throwaway cluster (etcd keeps the data). The kubelet does not
+// stop its pods when it stops; the pods' cgroups are swept after it.
 const STOP_GRACE_MS: Record<string, number> = {
-  "node-agent": 15_000,
+  kubelet: 5_000,
+  "kube-scheduler": 5_000,
   "kube-apiserver": 3_000,
-  "kube-controller-manager": 10_000,
+  "kube-controller-manager": 5_000,
   etcd: 10_000,
+  containerd: 10_000,
+  registry: 5_000,
 };
 
 const CONTROLLERS = [
@@ -109,6 +147,7 @@ const CONTROLLERS = [
   "serviceaccount-token-controller",
   "namespace-controller",
   "pod-garbage-collector-controller",
+  "disruption-controller",
   // Publishes kube-root-ca.crt, which every pod's default service-account volume projects.
   "root-ca-certificate-publisher-controller",
 ];
@@ -116,22 +155,6 @@ const CONTROLLERS = [
 /** The state directory: `KBK_CLUSTER_DIR`, else `.state/cluster` in the repository. */
 export function defaultStateDir(): string {
   return Deno.env.get("KBK_CLUSTER_DIR") || `${REPOSITORY_ROOT}/.state/cluster`;
-}
-
-/** The default image catalogue: the project's image with the repository's entrypoint. */
-export function defaultImageCatalogue(binaries: Binaries): ImageCatalogue {
-  return ImageCatalogueSchema.parse({
-    images: [{
-      repository: PROJECT_IMAGE_REPOSITORY,
-      files: {
-        "/entrypoint.sh": `${REPOSITORY_ROOT}/docker/entrypoint.sh`,
-        "/usr/local/bin/buildkite-agent": binaries.buildkiteAgent,
-      },
-      entrypoint: ["/entrypoint.sh"],
-      cmd: ["start"],
-    }],
-    presentOnNode: [`${PROJECT_IMAGE_REPOSITORY}:*`],
-  });
 }
 
 /** Reads `state.json`, or undefined when there is none. */
@@ -162,8 +185,11 @@ export async function componentStatus(
 }
 
 /**
- * Starts the control plane and the node agent in `stateDir`, or reports that it runs already.
- * A stopped or half-started cluster in the directory is cleaned up and started afresh.
+ * Starts the cluster in `stateDir`, or reports that it runs already. A stopped or
+ * half-started cluster in the directory, or what a killed earlier run left on the machine
+ * (from any state directory: a cluster whose owner process is gone, or that is partly
+ * stopped), is stopped and cleaned up first. Another cluster that runs and is not abandoned
+ * is an error: the machine has room for one node.
  */
 export async function up(options: UpOptions): Promise<UpResult> {
   const log = options.log ?? (() => {});
@@ -177,79 +203,133 @@ export async function up(options: UpOptions): Promise<UpResult> {
     log("a previous cluster in this directory is partly stopped; cleaning it up");
     await down(stateDir, log);
   }
+  const machine = await takeOverMachine(stateDir, log);
   const started = performance.now();
   const binaries = await locateBinaries();
-  for (const dir of ["etcd", "node", "logs", "pki"]) {
+  // deno-fmt-ignore
+  for (const dir of [
+    "etcd", "logs", "pki", "containerd", "kubelet", "registry", "scheduler", "pod-logs",
+  ]) {
     await Deno.remove(`${stateDir}/${dir}`, { recursive: true }).catch(() => {});
     await Deno.mkdir(`${stateDir}/${dir}`, { recursive: true });
   }
-  const [etcdClient, etcdPeer, apiServer, kubelet] = freePorts(4);
+  const [etcdClient, etcdPeer, apiServer, kubelet, kubeletHealthz, registry] = freePorts(6);
   const state: ClusterState = {
     stateDir,
     cgroup: clusterCgroup(stateDir),
     server: `https://127.0.0.1:${apiServer}`,
     kubeconfig: `${stateDir}/kubeconfig`,
     nodeName: NODE_NAME,
-    ports: { etcdClient, etcdPeer, apiServer, kubelet },
+    registry: `127.0.0.1:${registry}`,
+    ports: { etcdClient, etcdPeer, apiServer, kubelet, kubeletHealthz, registry },
     components: [],
   };
   await writeState(state);
+  const ownerStart = options.ownerPid ? await readStartTime(options.ownerPid) : undefined;
+  await claimMachine(
+    stateDir,
+    machine,
+    options.ownerPid && ownerStart !== undefined
+      ? { pid: options.ownerPid, startTime: ownerStart }
+      : undefined,
+  );
   try {
-    await start(state, binaries, options, log);
+    await start(state, binaries, log);
   } catch (error) {
     log(`start failed; stopping what was started`);
     await down(stateDir, log);
     throw error;
   }
-  log(`control plane ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(`cluster ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return { state, alreadyRunning: false };
+}
+
+/**
+ * Stops the node of a killed earlier run, if its record is there, and sweeps what it left;
+ * returns the earlier record (whose sysctls are the machine's own).
+ */
+async function takeOverMachine(
+  stateDir: string,
+  log: (message: string) => void,
+): Promise<MachineRecord | undefined> {
+  const record = await readMachineRecord();
+  if (record && record.stateDir !== stateDir) {
+    const other = await readState(record.stateDir);
+    const alive = other ? await componentStatus(other) : [];
+    const abandoned = record.owner !== undefined && !(await isAlive(record.owner));
+    if (
+      !abandoned && alive.length === COMPONENTS.length && alive.every((status) => status.alive)
+    ) {
+      throw new Error(
+        `a local cluster runs already from ${record.stateDir}, and this machine has room for ` +
+          `one node: stop it first (KBK_CLUSTER_DIR=${record.stateDir} deno task cluster down)`,
+      );
+    }
+    log(`stopping and cleaning up what an earlier run (${record.stateDir}) left behind`);
+    await stopComponents(other, clusterCgroup(record.stateDir), log);
+  }
+  await sweepMachine(record?.stateDir ?? stateDir, record, log);
+  return record;
 }
 
 async function start(
   state: ClusterState,
   binaries: Binaries,
-  options: UpOptions,
   log: (message: string) => void,
 ): Promise<void> {
   const { stateDir, ports } = state;
   log("creating certificates and keys");
   const pki = await createClusterPki(`${stateDir}/pki`);
   const caCert = await Deno.readTextFile(pki.caCert);
-  const connection: ApiConnection = {
-    server: state.server,
-    token: crypto.randomUUID().replaceAll("-", ""),
-    caCert,
+  const tokens = {
+    admin: newToken(),
+    kubelet: newToken(),
+    scheduler: newToken(),
   };
+  const connection: ApiConnection = { server: state.server, token: tokens.admin, caCert };
   await Deno.writeTextFile(
     `${stateDir}/pki/tokens.csv`,
-    `${connection.token},kbk-admin,kbk-admin,"system:masters"\n`,
+    [
+      `${tokens.admin},kbk-admin,kbk-admin,"system:masters"`,
+      // The Node authorizer and NodeRestriction know a kubelet by this user and group.
+      `${tokens.kubelet},system:node:${NODE_NAME},system:node:${NODE_NAME},"system:nodes"`,
+      `${tokens.scheduler},system:kube-scheduler,system:kube-scheduler`,
+      "",
+    ].join("\n"),
     { mode: 0o600 },
   );
+  const paths = nodePaths(stateDir);
   await Deno.writeTextFile(state.kubeconfig, renderKubeconfig(connection), { mode: 0o600 });
+  await Deno.writeTextFile(
+    paths.kubeletKubeconfig,
+    renderKubeconfig({ ...connection, token: tokens.kubelet }, "kbk-kubelet"),
+    { mode: 0o600 },
+  );
+  await Deno.mkdir(`${stateDir}/scheduler`, { recursive: true });
+  await Deno.writeTextFile(
+    paths.schedulerKubeconfig,
+    renderKubeconfig({ ...connection, token: tokens.scheduler }, "kbk-scheduler"),
+    { mode: 0o600 },
+  );
+  const layout: NodeLayout = {
+    stateDir,
+    containerdDir: binaries.containerd,
+    runc: binaries.runc,
+    cniDir: binaries.cniPlugins,
+    registry: state.registry,
+    kubeletPort: ports.kubelet,
+    kubeletHealthzPort: ports.kubeletHealthz,
+    pauseImage: PAUSE_IMAGE,
+  };
 
-  const etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
-  const peerUrl = `http://127.0.0.1:${ports.etcdPeer}`;
-  log(`starting etcd on ${etcdUrl}`);
-  const etcd = await launch(state, "etcd", binaries.etcd, [
-    `--name=kbk`,
-    `--data-dir=${stateDir}/etcd`,
-    `--listen-client-urls=${etcdUrl}`,
-    `--advertise-client-urls=${etcdUrl}`,
-    `--listen-peer-urls=${peerUrl}`,
-    `--initial-advertise-peer-urls=${peerUrl}`,
-    `--initial-cluster=kbk=${peerUrl}`,
-    // A throwaway test database: durability is not worth an fsync per write.
-    "--unsafe-no-fsync",
-    "--log-level=warn",
-  ]);
-  await waitUntil(etcd, 30_000, async () => {
-    const response = await fetch(`${etcdUrl}/health`);
-    return response.ok && (await response.json()).health === "true";
-  });
-
+  // The images build while etcd and the API server start.
+  log("building the node's images");
+  const images = buildNodeImages(await freshDir(`${stateDir}/images`), binaries);
+  images.catch(() => {});
+  await startEtcd(state, binaries);
   log(`starting kube-apiserver on ${state.server}`);
   const apiServer = await launch(state, "kube-apiserver", binaries.kubeApiserver, [
-    `--etcd-servers=${etcdUrl}`,
+    `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
     "--bind-address=127.0.0.1",
     "--advertise-address=127.0.0.1",
     `--secure-port=${ports.apiServer}`,
@@ -263,17 +343,22 @@ async function start(
     `--service-account-key-file=${pki.serviceAccountPublicKey}`,
     `--service-account-signing-key-file=${pki.serviceAccountKey}`,
     `--token-auth-file=${stateDir}/pki/tokens.csv`,
-    "--authorization-mode=RBAC",
+    "--authorization-mode=Node,RBAC",
     "--allow-privileged=true",
+    "--enable-admission-plugins=NodeRestriction",
+    // A new node is tainted not-ready until the node lifecycle controller, not run here,
+    // takes the taint away.
     "--disable-admission-plugins=TaintNodesByCondition",
-    "--kubelet-preferred-address-types=InternalIP",
+    `--kubelet-client-certificate=${pki.kubeletClientCert}`,
+    `--kubelet-client-key=${pki.kubeletClientKey}`,
+    // The node's only address is its name, localhost (a kubelet refuses a loopback IP).
+    "--kubelet-preferred-address-types=Hostname,InternalIP",
     "--profiling=false",
   ]);
   const client = new ApiClient(connection);
   try {
     await waitForReadyz(apiServer, client, 60_000);
-
-    log("starting kube-controller-manager");
+    log("starting kube-controller-manager and kube-scheduler");
     await launch(state, "kube-controller-manager", binaries.kubeControllerManager, [
       `--kubeconfig=${state.kubeconfig}`,
       "--leader-elect=false",
@@ -282,38 +367,107 @@ async function start(
       `--root-ca-file=${pki.caCert}`,
       `--controllers=${CONTROLLERS.join(",")}`,
     ]);
+    await Deno.writeTextFile(paths.schedulerConfig, schedulerConfig(stateDir));
+    await launch(state, "kube-scheduler", binaries.kubeScheduler, [
+      `--config=${paths.schedulerConfig}`,
+      "--secure-port=0",
+    ]);
+
+    await startRegistry(state, binaries, layout);
+    log(`pushing the node's images to ${state.registry}`);
+    const built = await images;
+    await Deno.writeTextFile(`${stateDir}/images/images.json`, JSON.stringify(built, null, 2));
+    await pushNodeImages(state.registry, built);
+    await startContainerd(state, binaries, layout);
+    log("starting the kubelet");
+    await Deno.writeTextFile(paths.kubeletConfig, kubeletConfig(layout, pki.caCert));
+    const kubelet = await launch(state, "kubelet", binaries.kubelet, [
+      `--config=${paths.kubeletConfig}`,
+      `--kubeconfig=${paths.kubeletKubeconfig}`,
+      `--root-dir=${paths.kubeletRoot}`,
+      `--cert-dir=${stateDir}/kubelet/pki`,
+      `--hostname-override=${NODE_NAME}`,
+      "--v=1",
+    ], { PATH: `${binaries.containerd}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}` });
+    await waitForNodeReady(kubelet, client, state.nodeName);
     // The serviceaccount controller creating `default` shows the controllers are running.
     await waitFor(client, "/api/v1/namespaces/default/serviceaccounts", "default", Boolean, {
       timeoutMs: 60_000,
       description: "be created by the serviceaccount controller",
     });
-
-    log("starting the node agent");
-    const catalogue = { ...defaultImageCatalogue(binaries), ...options.images };
-    await Deno.writeTextFile(`${stateDir}/images.json`, JSON.stringify(catalogue, null, 2));
-    const agentConfig: NodeAgentConfig = {
-      nodeName: state.nodeName,
-      kubeconfig: state.kubeconfig,
-      port: ports.kubelet,
-      stateDir: `${stateDir}/node`,
-      cgroup: `${state.cgroup}/pods`,
-      imageCatalogue: `${stateDir}/images.json`,
-      apiServerPort: ports.apiServer,
-      labels: options.nodeLabels ?? {},
-      taints: options.nodeTaints ?? [],
-    };
-    await Deno.writeTextFile(`${stateDir}/node-agent.json`, JSON.stringify(agentConfig, null, 2));
-    const agent = await launch(state, "node-agent", Deno.execPath(), [
-      "run",
-      "--allow-all",
-      "--quiet",
-      `${REPOSITORY_ROOT}/tests/cluster/node_agent.ts`,
-      `${stateDir}/node-agent.json`,
-    ]);
-    await waitForNodeReady(agent, client, state.nodeName);
   } finally {
     client.close();
   }
+}
+
+function newToken(): string {
+  return crypto.randomUUID().replaceAll("-", "");
+}
+
+async function freshDir(path: string): Promise<string> {
+  await Deno.remove(path, { recursive: true }).catch(() => {});
+  await Deno.mkdir(path, { recursive: true });
+  return path;
+}
+
+async function startEtcd(state: ClusterState, binaries: Binaries): Promise<void> {
+  const etcdUrl = `http://127.0.0.1:${state.ports.etcdClient}`;
+  const peerUrl = `http://127.0.0.1:${state.ports.etcdPeer}`;
+  const etcd = await launch(state, "etcd", binaries.etcd, [
+    `--name=kbk`,
+    `--data-dir=${state.stateDir}/etcd`,
+    `--listen-client-urls=${etcdUrl}`,
+    `--advertise-client-urls=${etcdUrl}`,
+    `--listen-peer-urls=${peerUrl}`,
+    `--initial-advertise-peer-urls=${peerUrl}`,
+    `--initial-cluster=kbk=${peerUrl}`,
+    // A throwaway test database: durability is not worth an fsync per write.
+    "--unsafe-no-fsync",
+    "--log-level=warn",
+  ]);
+  await waitUntil(etcd, 30_000, async () => {
+    const response = await fetch(`${etcdUrl}/health`);
+    return response.ok && (await response.json()).health === "true";
+  });
+}
+
+async function startRegistry(
+  state: ClusterState,
+  binaries: Binaries,
+  layout: NodeLayout,
+): Promise<void> {
+  const paths = nodePaths(state.stateDir);
+  await Deno.mkdir(paths.registryStorage, { recursive: true });
+  await Deno.writeTextFile(paths.registryConfig, registryConfig(layout));
+  const registry = await launch(state, "registry", binaries.registry, [
+    "serve",
+    paths.registryConfig,
+  ]);
+  await waitUntil(registry, 30_000, async () => {
+    const response = await fetch(`http://${state.registry}/v2/`);
+    await response.body?.cancel();
+    return response.ok;
+  });
+}
+
+async function startContainerd(
+  state: ClusterState,
+  binaries: Binaries,
+  layout: NodeLayout,
+): Promise<void> {
+  const paths = nodePaths(state.stateDir);
+  await Deno.mkdir(`${paths.registryHosts}/_default`, { recursive: true });
+  await Deno.writeTextFile(`${paths.registryHosts}/_default/hosts.toml`, registryHostsToml(layout));
+  await Deno.mkdir(paths.cniConfDir, { recursive: true });
+  await Deno.writeTextFile(`${paths.cniConfDir}/10-kbk.conflist`, cniConfig());
+  await Deno.writeTextFile(paths.containerdConfig, containerdConfig(layout));
+  const containerd = await launch(state, "containerd", `${binaries.containerd}/containerd`, [
+    `--config=${paths.containerdConfig}`,
+  ], { PATH: `${binaries.containerd}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}` });
+  await waitUntil(containerd, 30_000, async () => {
+    const info = await Deno.stat(paths.containerdSocket).catch(() => undefined);
+    return info?.isSocket === true;
+  });
 }
 
 async function launch(
@@ -321,6 +475,7 @@ async function launch(
   name: string,
   command: string,
   args: string[],
+  env: Record<string, string> = {},
 ): Promise<ComponentRecord> {
   const cgroup = `${state.cgroup}/control-plane/${name}`;
   await createCgroup(cgroup);
@@ -331,9 +486,9 @@ async function launch(
     cgroup,
     cwd: state.stateDir,
     // Tests and the CLI export KUBECONFIG; no component may reach another cluster through it.
-    env: { KUBECONFIG: state.kubeconfig },
+    env: { KUBECONFIG: state.kubeconfig, ...env },
   });
-  const component = { name, command, args, log, ...record };
+  const component = { name, command, args, env, log, ...record };
   state.components = [...state.components.filter((entry) => entry.name !== name), component];
   await writeState(state);
   return component;
@@ -371,13 +526,13 @@ async function waitForReadyz(
 }
 
 async function waitForNodeReady(
-  agent: ComponentRecord,
+  kubelet: ComponentRecord,
   client: ApiClient,
   nodeName: string,
 ): Promise<void> {
   const exited = (async () => {
-    while (await isAlive(agent)) await sleep(250);
-    throw new Error(`node-agent exited during startup:\n${await logTail(agent)}`);
+    while (await isAlive(kubelet)) await sleep(250);
+    throw new Error(`kubelet exited during startup:\n${await logTail(kubelet)}`);
   })();
   const ready = waitFor<Node>(
     client,
@@ -402,8 +557,9 @@ async function logTail(component: ComponentRecord): Promise<string> {
 
 /**
  * Stops everything the cluster in `stateDir` started: each component's process group
- * (node agent first, etcd last), then whatever is left in the cluster's cgroup tree.
- * Throws if any process survives. Logs and data stay for inspection.
+ * (kubelet first, the registry last), whatever is left in the cluster's and the pods'
+ * cgroups, then what the node left on the machine (mounts, network devices, cgroups, fixed
+ * paths, sysctls). Throws if anything survives. Logs and data stay for inspection.
  */
 export async function down(
   stateDir: string,
@@ -411,7 +567,24 @@ export async function down(
 ): Promise<void> {
   const dir = absolute(stateDir);
   const state = await readState(dir);
-  const cgroup = state?.cgroup ?? clusterCgroup(dir);
+  await stopComponents(state, state?.cgroup ?? clusterCgroup(dir), log);
+  const machine = await readMachineRecord();
+  if (!machine || machine.stateDir === dir) await sweepMachine(dir, machine, log);
+  const survivors = await processesUsing(dir);
+  if (survivors.length > 0) {
+    throw new Error(`processes still running from ${dir}: ${survivors.join(", ")}`);
+  }
+  const left = machine?.stateDir === dir || !machine ? await machineLeftovers(dir) : [];
+  if (left.length > 0) throw new Error(`the node left behind: ${left.join("; ")}`);
+  await Deno.remove(`${dir}/state.json`).catch(() => {});
+}
+
+/** Stops the components of `state` in reverse order, then what is left in `cgroup`. */
+async function stopComponents(
+  state: ClusterState | undefined,
+  cgroup: string,
+  log: (message: string) => void,
+): Promise<void> {
   for (const component of [...(state?.components ?? [])].reverse()) {
     if (await isAlive(component)) log(`stopping ${component.name} (pid ${component.pid})`);
     await stopProcessGroup(component, STOP_GRACE_MS[component.name] ?? 10_000);
@@ -427,11 +600,6 @@ export async function down(
   }
   await killCgroup(cgroup);
   await removeCgroup(cgroup);
-  const survivors = await processesUsing(dir);
-  if (survivors.length > 0) {
-    throw new Error(`processes still running from ${dir}: ${survivors.join(", ")}`);
-  }
-  await Deno.remove(`${dir}/state.json`).catch(() => {});
 }
 
 /** Restarts kube-apiserver in place (same port, same arguments) and waits until it is ready. */
@@ -445,7 +613,13 @@ export async function restartApiServer(
   log(`stopping kube-apiserver (pid ${component.pid})`);
   await stopProcessGroup(component, STOP_GRACE_MS["kube-apiserver"]);
   log("starting kube-apiserver again");
-  const restarted = await launch(state, component.name, component.command, component.args);
+  const restarted = await launch(
+    state,
+    component.name,
+    component.command,
+    component.args,
+    component.env,
+  );
   const client = new ApiClient(await readKubeconfig(state.kubeconfig));
   try {
     await waitForReadyz(restarted, client, 60_000);

@@ -1,7 +1,7 @@
 /**
  * Keys and certificates for the local control plane, made with the `openssl` command line:
  * a CA, the API server's serving certificate signed by it, the service-account signing key,
- * and self-signed serving certificates (the node agent's).
+ * and the API server's client certificate for the kubelet (to read logs).
  *
  * @module
  */
@@ -15,6 +15,9 @@ export interface ClusterPki {
   /** RSA private key that signs service-account tokens. */
   serviceAccountKey: string;
   serviceAccountPublicKey: string;
+  /** The API server's client certificate for the kubelet's API (logs, exec). */
+  kubeletClientCert: string;
+  kubeletClientKey: string;
 }
 
 const SERVER_NAMES = [
@@ -39,6 +42,8 @@ export async function createClusterPki(dir: string): Promise<ClusterPki> {
     serverKey: `${dir}/apiserver.key`,
     serviceAccountKey: `${dir}/service-account.key`,
     serviceAccountPublicKey: `${dir}/service-account.pub`,
+    kubeletClientCert: `${dir}/apiserver-kubelet-client.crt`,
+    kubeletClientKey: `${dir}/apiserver-kubelet-client.key`,
   };
   // deno-fmt-ignore
   await openssl([
@@ -58,6 +63,19 @@ export async function createClusterPki(dir: string): Promise<ClusterPki> {
     "-out", pki.serverCert, "-days", "3650", "-copy_extensions", "copy",
   ]);
   await Deno.remove(request);
+  const clientRequest = `${dir}/apiserver-kubelet-client.csr`;
+  // deno-fmt-ignore
+  await openssl([
+    "req", "-new", ...NEW_EC_KEY, "-keyout", pki.kubeletClientKey, "-out", clientRequest,
+    "-subj", "/O=system:masters/CN=kube-apiserver-kubelet-client",
+    "-addext", "extendedKeyUsage=clientAuth",
+  ]);
+  // deno-fmt-ignore
+  await openssl([
+    "x509", "-req", "-in", clientRequest, "-CA", pki.caCert, "-CAkey", pki.caKey,
+    "-CAcreateserial", "-out", pki.kubeletClientCert, "-days", "3650", "-copy_extensions", "copy",
+  ]);
+  await Deno.remove(clientRequest);
   // deno-fmt-ignore
   await openssl([
     "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
@@ -72,22 +90,6 @@ export async function createClusterPki(dir: string): Promise<ClusterPki> {
     pki.serviceAccountPublicKey,
   ]);
   return pki;
-}
-
-/** Creates a self-signed serving certificate for 127.0.0.1 and localhost. */
-export async function createSelfSignedCert(
-  certFile: string,
-  keyFile: string,
-  commonName: string,
-): Promise<void> {
-  // deno-fmt-ignore
-  await openssl([
-    "req", "-x509", ...NEW_EC_KEY, "-keyout", keyFile, "-out", certFile, "-days", "3650",
-    "-subj", `/CN=${commonName}`, "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-    // A leaf, not a CA: TLS clients that verify (rustls does) refuse a CA as a server.
-    "-addext", "basicConstraints=critical,CA:FALSE", "-addext", "extendedKeyUsage=serverAuth",
-    "-addext", "keyUsage=critical,digitalSignature",
-  ]);
 }
 
 async function openssl(args: string[]): Promise<void> {

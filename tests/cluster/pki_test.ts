@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createClusterPki, createSelfSignedCert } from "./pki.ts";
+import { createClusterPki } from "./pki.ts";
 
 async function openssl(...args: string[]): Promise<string> {
   const output = await new Deno.Command("openssl", { args, stdout: "piped", stderr: "piped" })
@@ -7,7 +7,7 @@ async function openssl(...args: string[]): Promise<string> {
   return new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
 }
 
-Deno.test("the cluster PKI: a CA, a server certificate it signed for 127.0.0.1, an RSA key", async () => {
+Deno.test("the cluster PKI: a CA, a server certificate it signed for 127.0.0.1, an RSA key, a client certificate for the kubelet", async () => {
   const dir = await Deno.makeTempDir({ prefix: "kbk-pki-test-" });
   try {
     const pki = await createClusterPki(dir);
@@ -19,11 +19,17 @@ Deno.test("the cluster PKI: a CA, a server certificate it signed for 127.0.0.1, 
       await openssl("pkey", "-in", pki.serviceAccountKey, "-noout", "-text"),
       /Private-Key: \(2048 bit/,
     );
-    await createSelfSignedCert(`${dir}/k.crt`, `${dir}/k.key`, "kbk-node");
-    assert.match(
-      await openssl("x509", "-in", `${dir}/k.crt`, "-noout", "-subject"),
-      /CN ?= ?kbk-node/,
+    assert.match(await openssl("verify", "-CAfile", pki.caCert, pki.kubeletClientCert), /: OK/);
+    const client = await openssl(
+      "x509",
+      "-in",
+      pki.kubeletClientCert,
+      "-noout",
+      "-subject",
+      "-ext",
+      "extendedKeyUsage",
     );
+    assert.match(client, /TLS Web Client Authentication/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

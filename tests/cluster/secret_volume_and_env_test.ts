@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
+import { NODE_NAME } from "./control_plane.ts";
 import type { Pod } from "./kube_types.ts";
 import { freshNamespace, readPodLog, testCluster, waitFor, waitForEvent } from "./testing.ts";
 
 const SCRIPT = [
   "cat /secrets/git-credentials; echo",
-  "stat -c %a /secrets/git-credentials /secrets/ssh/key",
+  // The kubelet writes each key as a symlink into a timestamped directory: -L for the file.
+  "stat -L -c %a /secrets/git-credentials /secrets/ssh/key",
   'ls /secrets | tr "\\n" " "; echo',
   'echo "token=$TOKEN prefixed=$S_TOKEN pod=$POD_NAME ns=$POD_NAMESPACE node=$NODE ip=$POD_IP"',
   'echo "expanded=$EXPANDED"',
@@ -91,7 +93,7 @@ Deno.test("a Secret volume and env from the Secret are visible in the container"
       "400",
       "600",
       "git-credentials ssh ",
-      "token=t0k prefixed=t0k pod=uses-secrets ns=" + ns + " node=kbk-node ip=127.0.0.1",
+      `token=t0k prefixed=t0k pod=uses-secrets ns=${ns} node=${NODE_NAME} ip=${pod.status?.podIP}`,
       "expanded=uses-secrets-t0k",
       "from-init",
       "/workspace",

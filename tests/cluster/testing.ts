@@ -25,16 +25,20 @@
  * - `startTcpProxy(cluster)`: the API server behind a loopback TCP proxy, with a kubeconfig
  *   that goes through it; `cutAll()` drops every connection, `cutEveryMs` does so
  *   periodically.
- * - `privateControlPlane()`: a control plane of the test's own (seconds to start), for tests
- *   that restart the API server (`restartApiServer()`), which would disturb parallel tests
- *   on the shared one.
+ * - `pushImage(name)`: pushes the busybox stand-in under another name to the node's
+ *   registry, e.g. while a step waits for an image that was absent.
+ * - `privateControlPlane()`: a cluster of the test's own (seconds to start), for tests that
+ *   restart the API server (`restartApiServer()`) or stop the whole cluster. A machine runs
+ *   one node at a time, so such tests live in `tests/own_cluster/`, which `deno task test`
+ *   runs one by one after the shared cluster has stopped.
  *
  * @module
  */
 
 import * as k8s from "@kubernetes/client-node";
 import { ApiClient } from "./api_client.ts";
-import { down, restartApiServer, up, type UpOptions } from "./control_plane.ts";
+import { down, readState, restartApiServer, up, type UpOptions } from "./control_plane.ts";
+import { type BuiltImage, pushImage as pushToRegistry } from "./images.ts";
 import { type Selector, waitFor, waitForMatch, type WaitOptions } from "./informer.ts";
 import type { Event, Pod } from "./kube_types.ts";
 import { parseKubeconfig, readKubeconfig, renderKubeconfig } from "./kubeconfig.ts";
@@ -156,8 +160,8 @@ export interface PrivateControlPlane extends Cluster, AsyncDisposable {
 }
 
 /**
- * Starts a control plane (and node agent) for one test, in a temporary directory. Dispose
- * of it (`await using`) to stop it.
+ * Starts a cluster for one test, in a temporary directory. Dispose of it (`await using`)
+ * to stop it. Only for tests in `tests/own_cluster/`: the machine has room for one node.
  */
 export async function privateControlPlane(
   options: Omit<UpOptions, "stateDir"> = {},
@@ -169,7 +173,7 @@ export async function privateControlPlane(
     prefix: "kbk-private-cluster-",
     dir: parent ? `${parent}/private` : undefined,
   });
-  const { state } = await up({ ...options, stateDir });
+  const { state } = await up({ ...options, stateDir, ownerPid: Deno.pid });
   const cluster = clusterAt(state.kubeconfig, stateDir);
   const stop = async () => {
     cluster.api.close();
@@ -182,6 +186,19 @@ export async function privateControlPlane(
     stop,
     [Symbol.asyncDispose]: stop,
   };
+}
+
+/**
+ * Pushes the busybox stand-in (`alpine:3`) to the node's registry as `name` (any registry
+ * host: the node pulls every name from its one registry).
+ */
+export async function pushImage(name: string, cluster: Cluster = testCluster()): Promise<void> {
+  const state = await readState(cluster.stateDir);
+  if (!state) throw new Error(`no cluster is running in ${cluster.stateDir}`);
+  const images = JSON.parse(
+    await Deno.readTextFile(`${cluster.stateDir}/images/images.json`),
+  ) as Record<string, BuiltImage>;
+  await pushToRegistry(state.registry, name, images.busybox);
 }
 
 /** Options of `readPodLog`: the `pods/log` query. */

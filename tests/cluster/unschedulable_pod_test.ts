@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { NODE_NAME } from "./control_plane.ts";
 import type { Node, Pod } from "./kube_types.ts";
 import { freshNamespace, testCluster, waitFor, waitForEvent } from "./testing.ts";
 
@@ -49,7 +50,7 @@ Deno.test("a pod whose nodeSelector no node has stays Pending as Unschedulable",
 
   // Once the node has the label, the pod is scheduled without being touched.
   const nodes = "/api/v1/nodes";
-  const node = await cluster.api.get<Node>(`${nodes}/kbk-node`);
+  const node = await cluster.api.get<Node>(`${nodes}/${NODE_NAME}`);
   try {
     await cluster.api.patch(`${nodes}/${node.metadata.name}`, {
       metadata: { labels: { [label]: "yes" } },
@@ -64,7 +65,7 @@ Deno.test("a pod whose nodeSelector no node has stays Pending as Unschedulable",
         description: "be scheduled and succeed",
       },
     );
-    assert.equal(done!.spec.nodeName, "kbk-node");
+    assert.equal(done!.spec.nodeName, NODE_NAME);
   } finally {
     await cluster.api.patch(`${nodes}/${node.metadata.name}`, {
       metadata: { labels: { [label]: null } },

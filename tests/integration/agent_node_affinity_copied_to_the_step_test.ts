@@ -6,11 +6,12 @@
  */
 import assert from "node:assert/strict";
 import type { KubeList, Pod } from "../cluster/kube_types.ts";
+import { NODE_NAME } from "../cluster/control_plane.ts";
 import { freshNamespace, testCluster } from "../cluster/testing.ts";
 import { objectNames, stepJobName } from "./fixtures.ts";
 import { runStep } from "./step_runner.ts";
 
-const NODE = "kbk-node";
+const NODE = NODE_NAME;
 
 Deno.test("the step's pod gets the agent pod's nodeSelector, tolerations and affinity", async () => {
   const cluster = testCluster();

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { runAgentJob, sampleRepository } from "../../scripts/agent_job.ts";
+import { HOST_NETWORK, serveGitRepository } from "../cluster/git_server.ts";
 import { freshNamespace, testCluster } from "../cluster/testing.ts";
 
 async function jobsIn(namespace: string): Promise<unknown[]> {
@@ -18,11 +19,13 @@ async function jobsIn(namespace: string): Promise<unknown[]> {
 Deno.test("the agent runs the plugin's hooks: checkout in the pod, the command's status, cleanup", async () => {
   await using namespace = await freshNamespace();
   const workDir = await Deno.makeTempDir({ prefix: "kbk-agent-job-" });
+  // The pod clones over git:// on 127.0.0.1, in the host's network.
+  await using repository = await serveGitRepository(await sampleRepository(workDir));
   const result = await runAgentJob({
     kubeconfig: testCluster().kubeconfigPath,
-    plugin: { image: "alpine:3", namespace: namespace.name },
+    plugin: { image: "alpine:3", namespace: namespace.name, "pod-spec-patch": HOST_NETWORK },
     command: "cat README.md\nexit 4",
-    repository: await sampleRepository(workDir),
+    repository: repository.url,
     workDir,
   });
   // The agent runs hooks in a pseudo-terminal, which ends lines with \r\n.

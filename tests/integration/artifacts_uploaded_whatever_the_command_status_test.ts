@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { freshNamespace } from "../cluster/testing.ts";
-import { fakeAgentApi, gitRepository } from "./fixtures.ts";
+import { fakeAgentApi, HOST_NETWORK, servedRepository } from "./fixtures.ts";
 import { runStep } from "./step_runner.ts";
 
 const TOKEN = "job-token-for-artifacts";
@@ -28,10 +28,11 @@ interface CreatedArtifact {
 async function stepWithArtifacts(exitStatus: number) {
   await using namespace = await freshNamespace();
   await using api = fakeAgentApi();
-  const repo = await gitRepository({ "README.md": "artifacts\n" });
+  await using repo = await servedRepository({ "README.md": "artifacts\n" });
   const result = await runStep({
     namespace: namespace.name,
-    plugin: { image: "alpine:3" },
+    // In the host's network, where the git server (and the agent API) listen on 127.0.0.1.
+    plugin: { image: "alpine:3", "pod-spec-patch": HOST_NETWORK },
     command: [
       "mkdir -p out",
       ...Object.entries(FILES).map(([path, content]) => `printf '${content}' > ${path}`),
@@ -40,7 +41,7 @@ async function stepWithArtifacts(exitStatus: number) {
       `exit ${exitStatus}`,
     ].join("\n"),
     env: {
-      BUILDKITE_REPO: repo,
+      BUILDKITE_REPO: repo.url,
       BUILDKITE_COMMIT: "HEAD",
       BUILDKITE_BRANCH: "main",
       BUILDKITE_PIPELINE_PROVIDER: "git",

@@ -4,8 +4,7 @@
  * failed and the command did not run, and the step container never started.
  */
 import assert from "node:assert/strict";
-import type { Pod } from "../cluster/kube_types.ts";
-import { freshNamespace, testCluster } from "../cluster/testing.ts";
+import { freshNamespace, testCluster, waitForPod } from "../cluster/testing.ts";
 import { stepJobName } from "./fixtures.ts";
 import { runStep } from "./step_runner.ts";
 
@@ -45,13 +44,16 @@ Deno.test("the checkout fails: the hook exits with bootstrap's status, the comma
   assert.doesNotMatch(result.stdout, /the command ran/);
   assert.doesNotMatch(result.stdout, /:kubernetes: alpine:3/, "no group for the step container");
 
-  const pods = await testCluster().api.get<{ items: Pod[] }>(
-    `/api/v1/namespaces/${namespace.name}/pods`,
-    { labelSelector: `job-name=${stepJobName(result.jobId)}` },
+  // The verdict comes with the checkout container's end; the kubelet marks the pod Failed
+  // after it.
+  const pod = await waitForPod(
+    testCluster(),
+    namespace.name,
+    `job-name=${stepJobName(result.jobId)}`,
+    (pod) => pod.status?.phase === "Failed",
+    { timeoutMs: 30_000, description: "be Failed" },
   );
-  assert.equal(pods.items.length, 1);
-  const status = pods.items[0].status!;
-  assert.equal(status.phase, "Failed");
+  const status = pod.status!;
   assert.equal(status.initContainerStatuses![0].state.terminated?.exitCode, 128);
   assert.equal(status.containerStatuses![0].name, "step");
   assert.equal(status.containerStatuses![0].state.waiting?.reason, "PodInitializing");

@@ -5,6 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { type GitServer, serveGitRepository } from "../cluster/git_server.ts";
 import { Informer } from "../cluster/informer.ts";
 import type { KubeList, KubeObject, Pod } from "../cluster/kube_types.ts";
 import { testCluster, waitForMatch } from "../cluster/testing.ts";
@@ -36,6 +37,29 @@ export async function gitRepository(files: Record<string, string>): Promise<stri
   await git(dir, "commit", "-q", "-m", "fixture");
   return dir;
 }
+
+/**
+ * A git repository holding `files` (see `gitRepository`), served read-only on a loopback
+ * port until it is disposed of. A pod reaches it only in the host's network: run the step
+ * with `HOST_NETWORK` (every other pod's network is connected to nothing).
+ */
+export async function servedRepository(files: Record<string, string>): Promise<GitServer> {
+  const path = await gitRepository(files);
+  const server = await serveGitRepository(path);
+  return {
+    ...server,
+    [Symbol.asyncDispose]: async () => {
+      await server[Symbol.asyncDispose]();
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/**
+ * The `pod-spec-patch` that puts a step's pod in the host's network, where it reaches
+ * services on 127.0.0.1 (a git server, the agent API stand-in, the API server).
+ */
+export { HOST_NETWORK } from "../cluster/git_server.ts";
 
 /**
  * The name the plugin gives a step's Job and Secret for the step runner's pipeline

@@ -6,17 +6,29 @@
  */
 import assert from "node:assert/strict";
 
-/** A command printing `count` numbered lines, `perPause` at a time with `pause` seconds between. */
+/**
+ * A command printing `count` numbered lines, `perPause` at a time with `pause` seconds
+ * between; with `stderrEvery: k`, every k-th line goes to stderr as `line <n> err`.
+ */
 export function numberedLinesCommand(
   count: number,
-  options: { perPause?: number; pause?: number; padding?: number; exit?: number } = {},
+  options: {
+    perPause?: number;
+    pause?: number;
+    padding?: number;
+    exit?: number;
+    stderrEvery?: number;
+  } = {},
 ): string {
-  const { perPause = count, pause = 0, padding = 0, exit = 0 } = options;
+  const { perPause = count, pause = 0, padding = 0, exit = 0, stderrEvery = 0 } = options;
   const pad = padding > 0 ? ` ${"x".repeat(padding)}` : "";
   const pauses = pause > 0
     ? ` if (i % ${perPause} == 0) { fflush(); system("sleep ${pause}") }`
     : "";
-  return `awk 'BEGIN { for (i = 1; i <= ${count}; i++) { printf "line %d${pad}\\n", i;${pauses} } }'; exit ${exit}`;
+  const print = stderrEvery > 0
+    ? `if (i % ${stderrEvery} == 0) printf "line %d err${pad}\\n", i > "/dev/stderr"; else printf "line %d${pad}\\n", i;`
+    : `printf "line %d${pad}\\n", i;`;
+  return `awk 'BEGIN { for (i = 1; i <= ${count}; i++) { ${print}${pauses} } }'; exit ${exit}`;
 }
 
 /** What the log holds of the numbered lines. */
@@ -29,16 +41,21 @@ export interface LineAccount {
   outOfOrder: number[];
 }
 
-/** Accounts for lines 1..count in a build log. */
+/**
+ * Accounts for lines 1..count in a build log. The order is checked within each stream:
+ * stdout and stderr reach the log through separate pipes, so between them it is the
+ * container runtime's, line by line.
+ */
 export function accountLines(log: string, count: number): LineAccount {
   const seen = new Map<number, number>();
   const outOfOrder: number[] = [];
-  let last = 0;
-  for (const match of log.matchAll(/^line (\d+)\b/gm)) {
+  const last = { out: 0, err: 0 };
+  for (const match of log.matchAll(/^line (\d+)( err)?\b/gm)) {
     const n = Number(match[1]);
+    const stream = match[2] ? "err" : "out";
     seen.set(n, (seen.get(n) ?? 0) + 1);
-    if (n < last) outOfOrder.push(n);
-    last = Math.max(last, n);
+    if (n < last[stream]) outOfOrder.push(n);
+    last[stream] = Math.max(last[stream], n);
   }
   const lost: number[] = [];
   const duplicated: number[] = [];
@@ -50,7 +67,7 @@ export function accountLines(log: string, count: number): LineAccount {
   return { lost, duplicated, outOfOrder };
 }
 
-/** Asserts that lines 1..count each appear exactly once, in order. */
+/** Asserts that lines 1..count each appear exactly once, in order within their stream. */
 export function assertEveryLineOnce(log: string, count: number): void {
   const { lost, duplicated, outOfOrder } = accountLines(log, count);
   assert.deepEqual(

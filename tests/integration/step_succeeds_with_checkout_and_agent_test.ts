@@ -6,17 +6,18 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { freshNamespace, testCluster } from "../cluster/testing.ts";
-import { gitRepository } from "./fixtures.ts";
+import { HOST_NETWORK, servedRepository } from "./fixtures.ts";
 import { runStep } from "./step_runner.ts";
 
 const TOKEN = "job-token-1234";
 
 Deno.test("a step succeeds: checkout, command with the agent and its token, exit 0", async () => {
   await using namespace = await freshNamespace();
-  const repo = await gitRepository({ "README.md": "hello from the repository\n" });
+  await using repo = await servedRepository({ "README.md": "hello from the repository\n" });
   const result = await runStep({
     namespace: namespace.name,
-    plugin: { image: "alpine:3" },
+    // In the host's network, where the git server (and the agent API) listen on 127.0.0.1.
+    plugin: { image: "alpine:3", "pod-spec-patch": HOST_NETWORK },
     command: [
       "pwd",
       "cat README.md",
@@ -24,7 +25,7 @@ Deno.test("a step succeeds: checkout, command with the agent and its token, exit
       'printf %s "$BUILDKITE_AGENT_ACCESS_TOKEN" | sha256sum',
     ].join("\n"),
     env: {
-      BUILDKITE_REPO: repo,
+      BUILDKITE_REPO: repo.url,
       BUILDKITE_COMMIT: "HEAD",
       BUILDKITE_BRANCH: "main",
       BUILDKITE_PIPELINE_PROVIDER: "git",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { Pod } from "./kube_types.ts";
-import { freshNamespace, privateControlPlane, readPodLog, waitFor } from "./testing.ts";
+import type { Pod } from "../cluster/kube_types.ts";
+import { freshNamespace, privateControlPlane, readPodLog, waitFor } from "../cluster/testing.ts";
 
 Deno.test("pods keep running and reporting across an API server restart", async () => {
   await using cluster = await privateControlPlane();

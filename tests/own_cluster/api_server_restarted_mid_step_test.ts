@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { freshNamespace, privateControlPlane } from "../cluster/testing.ts";
-import { assertEveryLineOnce, numberedLinesCommand } from "./numbered_lines.ts";
-import { runStep } from "./step_runner.ts";
+import { assertEveryLineOnce, numberedLinesCommand } from "../integration/numbered_lines.ts";
+import { runStep } from "../integration/step_runner.ts";
 
 Deno.test("the API server restarted mid-step: exit status kept, every line once, in order", async () => {
   await using cluster = await privateControlPlane();

@@ -1,0 +1,3 @@
+module kbk.local/pause
+
+go 1.26.0
