@@ -15,21 +15,36 @@ export function normaliseTimestamp(timestamp: string): string | undefined {
   return `${match[1]}.${(match[2] ?? "").padEnd(9, "0")}Z`;
 }
 
+/** The whole seconds since the epoch of a kubelet timestamp. */
+function secondOf(timestamp: string): number {
+  return Math.floor(Date.parse(`${timestamp.slice(0, 19)}Z`) / 1000);
+}
+
 /**
- * Where a log stream has got to: the last timestamp shown and how many lines carried it.
- * Lines of a resumed stream before that point are dropped; of those with exactly that
- * timestamp, as many as were shown are dropped.
+ * Where a log stream has got to, so that a resumed stream repeats nothing and loses
+ * nothing. The kubelet serves a container's log in the order it was written (stdout and
+ * stderr interleaved), and `sinceTime` reaches it in whole seconds: a stream resumed from
+ * second S replays, in the same order, every line stamped S or later. The cursor resumes a
+ * second before the last line shown, since containerd stamps stdout and stderr on separate
+ * goroutines and a line written later may carry an earlier time, and skips the replayed
+ * lines it has shown, matched one by one. A live stream drops nothing, whatever its times:
+ * a stamp that goes backwards (an interleaved stream, an NTP step) is still a new line.
  */
 export class LogCursor {
-  #last: string | undefined;
-  #lastRaw: string | undefined;
-  #shownAtLast = 0;
-  #toSkip = 0;
+  /** The lines shown lately (`<timestamp> <content>`), in order, with their second. */
+  #recent: { second: number; line: string }[] = [];
+  #lastSecond: number | undefined;
+  #replay: string[] = [];
+  #replayed = 0;
 
   /** The query that resumes after the lines shown so far. */
   resume(): { sinceTime?: string } {
-    this.#toSkip = this.#shownAtLast;
-    return this.#lastRaw ? { sinceTime: this.#lastRaw } : {};
+    if (this.#lastSecond === undefined) return {};
+    const since = this.#lastSecond - 1;
+    this.#replay = this.#recent.filter((entry) => entry.second >= since)
+      .map((entry) => entry.line);
+    this.#replayed = 0;
+    return { sinceTime: new Date(since * 1000).toISOString().replace(/\.\d+Z$/, "Z") };
   }
 
   /** The content of a `<timestamp> <content>` line to show, or undefined when already shown. */
@@ -38,21 +53,33 @@ export class LogCursor {
     const raw = space === -1 ? line : line.slice(0, space);
     const timestamp = normaliseTimestamp(raw);
     if (timestamp === undefined) return line;
-    const content = space === -1 ? "" : line.slice(space + 1);
-    if (this.#last !== undefined && timestamp < this.#last) return undefined;
-    if (timestamp === this.#last) {
-      if (this.#toSkip > 0) {
-        this.#toSkip--;
-        return undefined;
-      }
-      this.#shownAtLast++;
-      return content;
+    if (this.#isReplayed(line)) return undefined;
+    this.#remember(secondOf(timestamp), line);
+    return space === -1 ? "" : line.slice(space + 1);
+  }
+
+  #isReplayed(line: string): boolean {
+    if (this.#replayed >= this.#replay.length) return false;
+    if (this.#replay[this.#replayed] === line) {
+      this.#replayed++;
+      return true;
     }
-    this.#last = timestamp;
-    this.#lastRaw = raw;
-    this.#shownAtLast = 1;
-    this.#toSkip = 0;
-    return content;
+    // The kubelet rotated the log meanwhile: the replay starts inside what was shown.
+    const at = this.#replayed === 0 ? this.#replay.indexOf(line) : -1;
+    if (at > 0) {
+      this.#replayed = at + 1;
+      return true;
+    }
+    this.#replay = [];
+    return false;
+  }
+
+  #remember(second: number, line: string): void {
+    this.#lastSecond = second;
+    this.#recent.push({ second, line });
+    if (this.#recent.length % 1024 === 0) {
+      this.#recent = this.#recent.filter((entry) => entry.second >= second - 1);
+    }
   }
 }
 

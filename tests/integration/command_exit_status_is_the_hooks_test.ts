@@ -18,11 +18,11 @@ Deno.test("the command exits 3: the hook exits 3 and its output appears once, in
     namespace: namespace.name,
     plugin: { image: "alpine:3", "init-image": "" },
     command: [
-      "for i in $(seq 1 300); do echo \"first $i\"; done",
+      'for i in $(seq 1 300); do echo "first $i"; done',
       "sleep 1",
       "echo 'to stderr' >&2",
       "sleep 1",
-      "for i in $(seq 1 300); do echo \"second $i\"; done",
+      'for i in $(seq 1 300); do echo "second $i"; done',
       "exit 3",
     ].join("\n"),
   });

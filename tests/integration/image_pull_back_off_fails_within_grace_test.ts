@@ -12,7 +12,8 @@ import { newJobId, runStep } from "./step_runner.ts";
 const GRACE_SECONDS = 3;
 const IMAGE = "registry.invalid/nope:1";
 // containerd's answer when the registry (every registry, on the local node) lacks the image.
-const PULL_ERROR = `rpc error: code = NotFound desc = failed to pull and unpack image "${IMAGE}": ` +
+const PULL_ERROR =
+  `rpc error: code = NotFound desc = failed to pull and unpack image "${IMAGE}": ` +
   `failed to resolve image: ${IMAGE}: not found`;
 
 Deno.test("an unpullable image fails the step after image-pull-grace, with a diagnosis", async () => {

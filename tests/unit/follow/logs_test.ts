@@ -25,8 +25,8 @@ Deno.test("a resumed stream repeats nothing, even lines sharing a timestamp", ()
     "2026-11-27T10:00:00.2Z c",
   ]);
   assert.deepEqual(first, ["a", "b", "c"]);
-  assert.deepEqual(cursor.resume(), { sinceTime: "2026-11-27T10:00:00.2Z" });
-  // The API server passes sinceTime to the kubelet in whole seconds: earlier lines come again.
+  // A second before the last line shown: the kubelet gets sinceTime in whole seconds.
+  assert.deepEqual(cursor.resume(), { sinceTime: "2026-11-27T09:59:59Z" });
   const second = feed(cursor, [
     "2026-11-27T10:00:00.1Z a",
     "2026-11-27T10:00:00.2Z b",
@@ -39,19 +39,62 @@ Deno.test("a resumed stream repeats nothing, even lines sharing a timestamp", ()
 
 Deno.test("a stream cut after some of the lines sharing a timestamp resumes after exactly those", () => {
   const cursor = new LogCursor();
-  feed(cursor, ["2026-11-27T10:00:00Z x1", "2026-11-27T10:00:00Z x2"]);
+  const lines = ["2026-11-27T10:00:00Z x1", "2026-11-27T10:00:00Z x2", "2026-11-27T10:00:00Z x3"];
+  feed(cursor, lines.slice(0, 2));
+  cursor.resume();
+  assert.deepEqual(feed(cursor, lines), ["x3"]);
+  cursor.resume();
+  assert.deepEqual(feed(cursor, lines), []);
+});
+
+Deno.test("a live stream whose times go backwards (stderr stamped before stdout) drops nothing", () => {
+  const cursor = new LogCursor();
+  assert.deepEqual(
+    feed(cursor, [
+      "2026-11-27T10:00:00.200Z out 1",
+      "2026-11-27T10:00:00.100Z err 2",
+      "2026-11-27T10:00:00.300Z out 3",
+      // An NTP step back: still new lines.
+      "2026-11-27T09:59:30Z out 4",
+    ]),
+    ["out 1", "err 2", "out 3", "out 4"],
+  );
+});
+
+Deno.test("a line written after the last one shown but stamped a second earlier is not lost", () => {
+  const cursor = new LogCursor();
+  feed(cursor, ["2026-11-27T10:00:00.999Z a", "2026-11-27T10:00:01.001Z b"]);
+  assert.deepEqual(cursor.resume(), { sinceTime: "2026-11-27T10:00:00Z" });
+  assert.deepEqual(
+    feed(cursor, [
+      "2026-11-27T10:00:00.999Z a",
+      "2026-11-27T10:00:01.001Z b",
+      "2026-11-27T10:00:00.998Z c",
+      "2026-11-27T10:00:01.002Z d",
+    ]),
+    ["c", "d"],
+  );
+});
+
+Deno.test("a replay that starts inside what was shown (the kubelet rotated the file) skips the rest of it", () => {
+  const cursor = new LogCursor();
+  feed(cursor, [
+    "2026-11-27T10:00:00.1Z a",
+    "2026-11-27T10:00:00.2Z b",
+    "2026-11-27T10:00:00.3Z c",
+  ]);
   cursor.resume();
   assert.deepEqual(
-    feed(cursor, ["2026-11-27T10:00:00Z x1", "2026-11-27T10:00:00Z x2", "2026-11-27T10:00:00Z x3"]),
-    [
-      "x3",
-    ],
+    feed(cursor, [
+      "2026-11-27T10:00:00.2Z b",
+      "2026-11-27T10:00:00.3Z c",
+      "2026-11-27T10:00:00.4Z d",
+    ]),
+    ["d"],
   );
   cursor.resume();
-  assert.deepEqual(
-    feed(cursor, ["2026-11-27T10:00:00Z x1", "2026-11-27T10:00:00Z x2", "2026-11-27T10:00:00Z x3"]),
-    [],
-  );
+  // Nothing of what was shown is in the replay: all of it is new.
+  assert.deepEqual(feed(cursor, ["2026-11-27T10:00:00.5Z e"]), ["e"]);
 });
 
 Deno.test("empty lines and lines with spaces keep their content", () => {
@@ -60,7 +103,7 @@ Deno.test("empty lines and lines with spaces keep their content", () => {
     "",
     " two  spaces ",
   ]);
-  assert.deepEqual(cursor.resume(), { sinceTime: "2026-11-27T10:00:01Z" });
+  assert.deepEqual(cursor.resume(), { sinceTime: "2026-11-27T10:00:00Z" });
 });
 
 Deno.test("a fresh cursor resumes from the start", () => {
@@ -114,6 +157,6 @@ Deno.test("a followed log still open after its container ended is replaced by a 
   assert.equal(written.join(""), "first\nlast\n");
   assert.deepEqual(requests.map((query) => [query.follow, query.sinceTime]), [
     [true, undefined],
-    [false, "2026-11-27T10:00:00.000000001Z"],
+    [false, "2026-11-27T09:59:59Z"],
   ]);
 });
