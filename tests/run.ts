@@ -12,6 +12,7 @@
  */
 
 import { down, up } from "./cluster/control_plane.ts";
+import { PRIVATE_DIR } from "./cluster/testing.ts";
 
 /** The folder of tests that need the machine's node to themselves. */
 export const OWN_CLUSTER_TESTS = "tests/own_cluster/";
@@ -70,8 +71,8 @@ export async function testPlan(extra: string[]): Promise<TestPlan> {
 async function stopAll(stateDir: string): Promise<void> {
   const privateDirs: string[] = [];
   try {
-    for await (const entry of Deno.readDir(`${stateDir}/private`)) {
-      if (entry.isDirectory) privateDirs.push(`${stateDir}/private/${entry.name}`);
+    for await (const entry of Deno.readDir(`${stateDir}/${PRIVATE_DIR}`)) {
+      if (entry.isDirectory) privateDirs.push(`${stateDir}/${PRIVATE_DIR}/${entry.name}`);
     }
   } catch {
     // No test started a private control plane.

@@ -45,6 +45,7 @@ import {
   registryConfig,
   registryHostsToml,
   schedulerConfig,
+  socketDir,
 } from "./node_config.ts";
 import {
   claimMachine,
@@ -461,6 +462,7 @@ async function startContainerd(
   await Deno.mkdir(paths.cniConfDir, { recursive: true });
   await Deno.writeTextFile(`${paths.cniConfDir}/10-kbk.conflist`, cniConfig());
   await Deno.writeTextFile(paths.containerdConfig, containerdConfig(layout));
+  await Deno.mkdir(socketDir(state.stateDir), { recursive: true, mode: 0o700 });
   const containerd = await launch(state, "containerd", `${binaries.containerd}/containerd`, [
     `--config=${paths.containerdConfig}`,
   ], { PATH: `${binaries.containerd}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}` });

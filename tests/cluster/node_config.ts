@@ -7,6 +7,8 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
+
 /** Where the node's parts keep their files, and the ports they listen on (127.0.0.1). */
 export interface NodeLayout {
   /** The cluster's state directory. */
@@ -26,11 +28,19 @@ export interface NodeLayout {
 /** The name of the CNI bridge on the host (also what teardown removes). */
 export const BRIDGE_NAME = "kbk0";
 
+/**
+ * Where containerd's sockets go: a unix socket path holds at most 104 bytes, which a state
+ * directory under a temporary one can pass, so they live in a short directory of their own.
+ */
+export function socketDir(stateDir: string): string {
+  return `/run/kbk-node-${createHash("sha256").update(stateDir).digest("hex").slice(0, 12)}`;
+}
+
 /** The paths derived from the state directory. */
 export function nodePaths(stateDir: string) {
   return {
     containerdConfig: `${stateDir}/containerd/config.toml`,
-    containerdSocket: `${stateDir}/containerd/containerd.sock`,
+    containerdSocket: `${socketDir(stateDir)}/containerd.sock`,
     containerdRoot: `${stateDir}/containerd/root`,
     containerdState: `${stateDir}/containerd/state`,
     registryHosts: `${stateDir}/containerd/certs.d`,
@@ -59,6 +69,10 @@ state = "${paths.containerdState}"
   address = "${paths.containerdSocket}.ttrpc"
 [metrics]
   address = ""
+
+# NRI would listen on a fixed path (/run/nri) that nothing here uses.
+[plugins."io.containerd.nri.v1.nri"]
+  disable = true
 
 [plugins."io.containerd.internal.v1.opt"]
   path = "${layout.stateDir}/containerd/opt"

@@ -11,7 +11,7 @@
 
 import { MEMORY_CONTROLLER } from "./cgroups.ts";
 import type { ProcessRecord } from "./processes.ts";
-import { BRIDGE_NAME } from "./node_config.ts";
+import { BRIDGE_NAME, socketDir } from "./node_config.ts";
 
 /** The record of the node that owns this machine's fixed paths. */
 export const MACHINE_RECORD = "/run/kbk-local-node.json";
@@ -26,6 +26,7 @@ export const FIXED_PATHS = [
   "/var/lib/kubelet",
   "/var/lib/cni",
   "/run/containerd",
+  "/run/nri",
 ];
 
 const CGROUP_ROOTS = ["kubepods", "k8s.io"];
@@ -104,7 +105,9 @@ export async function sweepMachine(
   }
   await run("ip", ["link", "del", BRIDGE_NAME]).catch(() => {});
   await removePodCgroups();
-  for (const path of FIXED_PATHS) await Deno.remove(path, { recursive: true }).catch(() => {});
+  for (const path of [...FIXED_PATHS, socketDir(stateDir)]) {
+    await Deno.remove(path, { recursive: true }).catch(() => {});
+  }
   if (record) {
     for (const [name, value] of Object.entries(record.sysctls)) {
       await Deno.writeTextFile(sysctlPath(name), value);
@@ -126,7 +129,9 @@ export async function machineLeftovers(stateDir: string): Promise<string[]> {
     }
   }
   if (await exists(`/sys/class/net/${BRIDGE_NAME}`)) left.push(`network device ${BRIDGE_NAME}`);
-  for (const path of FIXED_PATHS) if (await exists(path)) left.push(`path ${path}`);
+  for (const path of [...FIXED_PATHS, socketDir(stateDir)]) {
+    if (await exists(path)) left.push(`path ${path}`);
+  }
   if (await exists(MACHINE_RECORD)) left.push(`record ${MACHINE_RECORD}`);
   return left;
 }

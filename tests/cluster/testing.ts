@@ -151,6 +151,22 @@ export async function startTcpProxy(
   });
 }
 
+/**
+ * A fresh state directory for a cluster of a test's own: under the run's directory, so that
+ * tests/run.ts stops it even if the test process dies, with a short name, since the
+ * kubelet's unix sockets under it may not pass 104 bytes.
+ */
+export async function privateStateDir(): Promise<string> {
+  const parent = Deno.env.get("KBK_TEST_CLUSTER_DIR");
+  const base = parent ? `${parent}/${PRIVATE_DIR}` : await Deno.makeTempDir({ prefix: "kbk-" });
+  const dir = `${base}/${crypto.randomUUID().slice(0, 8)}`;
+  await Deno.mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/** The folder of the run's directory that holds the tests' own clusters. */
+export const PRIVATE_DIR = "p";
+
 /** A control plane of one test's own. */
 export interface PrivateControlPlane extends Cluster, AsyncDisposable {
   /** Restarts kube-apiserver in place (same port and arguments); resolves once it is ready. */
@@ -166,13 +182,7 @@ export interface PrivateControlPlane extends Cluster, AsyncDisposable {
 export async function privateControlPlane(
   options: Omit<UpOptions, "stateDir"> = {},
 ): Promise<PrivateControlPlane> {
-  // Under the run's directory, so tests/run.ts can stop it even if the test process dies.
-  const parent = Deno.env.get("KBK_TEST_CLUSTER_DIR");
-  if (parent) await Deno.mkdir(`${parent}/private`, { recursive: true });
-  const stateDir = await Deno.makeTempDir({
-    prefix: "kbk-private-cluster-",
-    dir: parent ? `${parent}/private` : undefined,
-  });
+  const stateDir = await privateStateDir();
   const { state } = await up({ ...options, stateDir, ownerPid: Deno.pid });
   const cluster = clusterAt(state.kubeconfig, stateDir);
   const stop = async () => {

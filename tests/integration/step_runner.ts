@@ -66,15 +66,11 @@ export function newJobId(): string {
 }
 
 /** The job's environment, as the agent gives it to a hook. */
-export function jobEnvironment(
-  options: StepOptions,
-  jobId: string,
-  cluster: Cluster = testCluster(),
-) {
+export function jobEnvironment(options: StepOptions, jobId: string, cluster?: Cluster) {
   return {
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     HOME: Deno.env.get("HOME") ?? "/root",
-    KUBECONFIG: options.kubeconfigPath ?? cluster.kubeconfigPath,
+    KUBECONFIG: options.kubeconfigPath ?? (cluster ?? testCluster()).kubeconfigPath,
     BUILDKITE: "true",
     CI: "true",
     BUILDKITE_JOB_ID: jobId,

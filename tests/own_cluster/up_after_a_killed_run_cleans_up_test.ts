@@ -8,19 +8,11 @@ import assert from "node:assert/strict";
 import { down, up } from "../cluster/control_plane.ts";
 import { processesUsing } from "../cluster/processes.ts";
 import { readMachineRecord } from "../cluster/node_host.ts";
-
-async function stateDir(): Promise<string> {
-  const parent = Deno.env.get("KBK_TEST_CLUSTER_DIR");
-  if (parent) await Deno.mkdir(`${parent}/private`, { recursive: true });
-  return await Deno.makeTempDir({
-    prefix: "kbk-private-cluster-",
-    dir: parent ? `${parent}/private` : undefined,
-  });
-}
+import { privateStateDir } from "../cluster/testing.ts";
 
 Deno.test("`up` stops the cluster of a killed run, and refuses one whose owner lives", async () => {
-  const first = await stateDir();
-  const second = await stateDir();
+  const first = await privateStateDir();
+  const second = await privateStateDir();
   const owner = new Deno.Command("sleep", { args: ["600"] }).spawn();
   try {
     await up({ stateDir: first, ownerPid: owner.pid });
