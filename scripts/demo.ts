@@ -1,14 +1,19 @@
 /**
  * `deno task demo [--image I] [--command C] [--repo URL] [--init-image I] [--namespace N]`:
- * one real step, as a Kubernetes Job, through the real `buildkite-agent bootstrap` with this
- * plugin cloned from a `file://` repository. Prints the build log; exits with the step's
- * status.
+ * one real Buildkite job as Buildkite would run it: the real `buildkite-agent start` takes the
+ * job from a local stand-in for Buildkite's agent API, clones this plugin from a local git
+ * repository and runs its hooks, which turn the step into a Kubernetes Job. The step checks a
+ * small repository out, writes an annotation, sets meta-data and uploads an artifact from
+ * inside the pod. The demo then prints what Buildkite would show (the job's log as stored,
+ * the annotation, the meta-data, the artifacts and the exit status reported in `finish`) and
+ * exits with that status.
  *
  * Without KUBECONFIG it builds the pinned binaries if needed and runs on the local cluster, a
  * real node (started for the demo and stopped after it, unless `deno task cluster up`
- * already runs one), checking out a sample repository served on 127.0.0.1. With KUBECONFIG it uses that cluster and real images: the pod cannot see this
- * machine's files, so it checks out only a `--repo` it can reach, with an `--init-image`
- * that carries `buildkite-agent`.
+ * already runs one); the repository is served on 127.0.0.1 and the step's pod runs in the
+ * host's network, where the stand-in listens. With KUBECONFIG it uses that cluster: its pods
+ * cannot reach this machine, so give a `--repo` they can reach and an `--init-image` that
+ * carries `buildkite-agent`; the step then runs without the agent API calls.
  *
  * @module
  */
@@ -16,15 +21,26 @@ import { parseArgs } from "node:util";
 import { defaultStateDir, down, up } from "../tests/cluster/control_plane.ts";
 import { REPOSITORY_ROOT } from "../tests/cluster/binaries.ts";
 import { HOST_NETWORK, serveGitRepository } from "../tests/cluster/git_server.ts";
-import { runAgentJob, sampleRepository } from "./agent_job.ts";
+import type { PluginJob } from "../tests/buildkite/plugin_job.ts";
+import { sampleRepository, startPluginJob } from "../tests/buildkite/plugin_job.ts";
 
 const log = (message: string) => console.error(`[demo] ${message}`);
 
-const DEFAULT_COMMAND = [
+/** What the step does on the local cluster: everything a Buildkite user would see. */
+const LOCAL_COMMAND = [
   'echo "Hello from a Kubernetes Job: $(hostname)"',
-  "ls -la",
   "cat README.md",
   "buildkite-agent --version",
+  "buildkite-agent annotate --style success 'Built in a Kubernetes pod :kubernetes:'",
+  'buildkite-agent meta-data set ran-in "$(hostname)"',
+  'echo "made in the pod" > report.txt',
+  "buildkite-agent artifact upload report.txt",
+].join("\n");
+
+/** On another cluster, whose pods cannot reach the stand-in on this machine. */
+const REMOTE_COMMAND = [
+  'echo "Hello from a Kubernetes Job: $(hostname)"',
+  "ls -la",
 ].join("\n");
 
 async function buildBinaries(): Promise<void> {
@@ -33,6 +49,25 @@ async function buildBinaries(): Promise<void> {
     stderr: "inherit",
   }).output();
   if (code !== 0) throw new Error(`scripts/build-binaries failed (exit ${code})`);
+}
+
+/** Prints what Buildkite would show of the job. */
+function show(job: PluginJob): void {
+  const section = (title: string) => console.log(`\n===== ${title} =====`);
+  section("job log (as Buildkite stored it)");
+  console.log(job.log().trimEnd());
+  section("annotations");
+  for (const annotation of job.api.annotations(job.id)) {
+    console.log(`[${annotation.style}] ${annotation.context}: ${annotation.body}`);
+  }
+  section("meta-data");
+  for (const [key, value] of Object.entries(job.api.metaData(job.id))) {
+    console.log(`${key}=${value}`);
+  }
+  section("artifacts");
+  for (const artifact of job.api.artifacts(job.id)) {
+    console.log(`${artifact.path} (${artifact.fileSize} bytes, ${artifact.state})`);
+  }
 }
 
 async function main(): Promise<number> {
@@ -57,7 +92,7 @@ async function main(): Promise<number> {
     const stateDir = defaultStateDir();
     const { state, alreadyRunning } = await up({ stateDir, log, ownerPid: Deno.pid });
     kubeconfig = state.kubeconfig;
-    if (alreadyRunning) log(`using the local control plane already running in ${stateDir}`);
+    if (alreadyRunning) log(`using the local cluster already running in ${stateDir}`);
     else stop = () => down(stateDir, log);
   }
   const workDir = await Deno.makeTempDir({ prefix: "kbk-demo-" });
@@ -66,33 +101,35 @@ async function main(): Promise<number> {
   const onSignal = () => log("interrupted: the agent cancels the step");
   Deno.addSignalListener("SIGINT", onSignal);
   try {
-    // On the local node a pod's own network reaches nothing: the sample repository is
-    // served on 127.0.0.1 and the step's pod runs in the host's network.
-    await using served = flags.repo || realCluster
+    const local = !realCluster;
+    await using served = flags.repo || !local
       ? undefined
       : await serveGitRepository(await sampleRepository(workDir));
-    const repository = flags.repo ?? served?.url ?? await sampleRepository(workDir);
     const plugin: Record<string, unknown> = {
       image: flags.image ?? "alpine:3",
-      ...(served ? { "pod-spec-patch": HOST_NETWORK } : {}),
+      ...(local ? { "pod-spec-patch": HOST_NETWORK } : {}),
       ...(flags.namespace ? { namespace: flags.namespace } : {}),
       ...(flags["init-image"] !== undefined
         ? { "init-image": flags["init-image"] }
-        : realCluster && !flags.repo
+        : !local && !flags.repo
         ? { "init-image": "" }
         : {}),
     };
-    log(`running one step through buildkite-agent bootstrap with ${JSON.stringify(plugin)}`);
-    const result = await runAgentJob({
+    log(`running one job through buildkite-agent start with ${JSON.stringify(plugin)}`);
+    await using job = await startPluginJob({
       kubeconfig,
       plugin,
-      command: flags.command ?? DEFAULT_COMMAND,
-      repository,
-      workDir,
-      onOutput: (text) => Deno.stdout.writeSync(new TextEncoder().encode(text)),
+      command: flags.command ?? (local ? LOCAL_COMMAND : REMOTE_COMMAND),
+      repository: flags.repo ?? served?.url ?? "https://github.com/buildkite/agent.git",
     });
-    log(`the step ended with exit status ${result.status}`);
-    return result.status;
+    const finish = await job.ended();
+    show(job);
+    const status = Number(finish.exit_status);
+    console.log(
+      `\n===== finish =====\nexit_status ${finish.exit_status}` +
+        (finish.signal ? `, signal ${finish.signal} (${finish.signal_reason})` : ""),
+    );
+    return Number.isInteger(status) && status >= 0 ? status : 1;
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
     await Deno.remove(workDir, { recursive: true }).catch(() => {});

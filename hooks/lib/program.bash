@@ -8,6 +8,28 @@
 #   2. kubernetes-buildkite-plugin on PATH (the agent image carries it);
 #   3. Deno running this plugin checkout's source (deno on PATH, or from `npm ci` here).
 
+# kubernetes_plugin_hook_exports: the names of the variables that hooks exported before this
+# one (a secrets plugin's environment hook): exported here, but absent from, or different in,
+# the environment `buildkite-agent bootstrap`, this wrapper's parent, started with. Nothing
+# when the parent is no bootstrap (a hook run by hand). The program reads only these names'
+# values, and keeps out the shell's and the agent machine's own (PWD, PATH, ...).
+kubernetes_plugin_hook_exports() {
+  local name entry
+  local -A before=()
+  [[ -r "/proc/${PPID}/environ" ]] || return 0
+  tr '\0' '\n' <"/proc/${PPID}/cmdline" | grep -qx bootstrap || return 0
+  while IFS= read -r -d '' entry; do
+    before["${entry%%=*}"]="${entry#*=}"
+  done <"/proc/${PPID}/environ"
+  local -a names=()
+  while IFS= read -r name; do
+    if [[ ! -v "before[${name}]" || "${before[${name}]}" != "${!name}" ]]; then
+      names+=("${name}")
+    fi
+  done < <(compgen -e)
+  printf '%s' "${names[*]}"
+}
+
 # kubernetes_plugin_run SUBCOMMAND: runs the program; returns its exit status.
 kubernetes_plugin_run() {
   local plugin_dir program status
@@ -27,6 +49,8 @@ kubernetes_plugin_run() {
       "to its path, or install Deno 2 (https://deno.com) so the plugin runs from source." >&2
     return 78
   fi
+  BUILDKITE_KUBERNETES_PLUGIN_HOOK_EXPORTS="$(kubernetes_plugin_hook_exports)"
+  export BUILDKITE_KUBERNETES_PLUGIN_HOOK_EXPORTS
   # The agent cancels by signalling the whole process group: the program handles the signal
   # (deletes the Job); this shell only waits for it, so its status and last words arrive.
   trap ':' TERM INT HUP

@@ -6,6 +6,7 @@
  */
 import { UserError } from "../exit_status.ts";
 import { type JobEnvironment, readJobEnvironment } from "./env_file.ts";
+import { exportedByHooks } from "./hook_exports.ts";
 
 /** The build directory inside the pod when the agent does not say where its own is. */
 export const DEFAULT_BUILD_PATH = "/buildkite/builds";
@@ -126,6 +127,11 @@ export interface Step {
   checkoutPath: string;
   /** Every variable the pod's containers get, credentials included, in a stable order. */
   env: Map<string, string>;
+  /**
+   * Variables that hooks exported (a secrets plugin's `environment` hook): they travel in
+   * the per-step Secret whatever their names, since they are often credentials.
+   */
+  exported: ReadonlySet<string>;
   /** Where the job's variables came from, for messages. */
   envSource: string;
 }
@@ -181,6 +187,12 @@ export function readStep(env: Record<string, string | undefined>): Step {
   for (const [name, value] of Object.entries(env).sort(([a], [b]) => a.localeCompare(b))) {
     if (value !== undefined && isAgentCredential(name)) vars.set(name, value);
   }
+  const exported = new Set<string>();
+  for (const [name, value] of exportedByHooks(env)) {
+    // A job variable a hook changed takes the hook's value, as the command would see it.
+    vars.set(name, value);
+    exported.add(name);
+  }
 
   const buildPath = env.BUILDKITE_BUILD_PATH || DEFAULT_BUILD_PATH;
   const checkoutPath = job.vars.get("BUILDKITE_BUILD_CHECKOUT_PATH") || [
@@ -207,6 +219,7 @@ export function readStep(env: Record<string, string | undefined>): Step {
     buildPath,
     checkoutPath,
     env: vars,
+    exported,
     envSource: job.source,
   };
 }

@@ -194,7 +194,7 @@ export function buildManifest(config: Configuration, placement: Placement = {}):
   const name = jobName(step);
   const objectLabels = labels(step, name);
   const objectAnnotations = annotations(step, name);
-  const { env, secretData } = splitEnvironment(step.env, name);
+  const { env, secretData } = splitEnvironment(step.env, name, { secret: step.exported });
 
   const checkout = options["init-image"] !== "";
   const mountAgent = checkout && options["mount-buildkite-agent"];

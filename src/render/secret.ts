@@ -71,16 +71,20 @@ export function escapeDollars(value: string): string {
   return value.replaceAll("$", "$$$$");
 }
 
-/** Splits a step's variables into plain env entries and secret references. */
+/**
+ * Splits a step's variables into plain env entries and secret references; `secret` names
+ * variables that are secret whatever their names (those hooks exported).
+ */
 export function splitEnvironment(
   vars: ReadonlyMap<string, string>,
   secretName: string,
+  options: { secret?: ReadonlySet<string> } = {},
 ): SplitEnvironment {
   const patterns = redactionPatterns(vars);
   const env: V1EnvVar[] = [];
   const secretData = new Map<string, string>();
   for (const [name, value] of vars) {
-    if (!isSecretVariable(name, patterns)) {
+    if (!isSecretVariable(name, patterns) && !options.secret?.has(name)) {
       env.push({ name, value: escapeDollars(value) });
       continue;
     }
