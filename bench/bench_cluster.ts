@@ -38,7 +38,7 @@ export async function startBenchCluster(
   stateDir: string,
   log: (message: string) => void,
 ): Promise<BenchCluster> {
-  const { state } = await up({ stateDir, log });
+  const { state } = await up({ stateDir, log, ownerPid: Deno.pid });
   const api = new ApiClient(await readKubeconfig(state.kubeconfig));
   await api.post(`/api/v1/namespaces/${NAMESPACE}/secrets`, {
     apiVersion: "v1",

@@ -37,11 +37,11 @@ export const EXIT = {
     meaning:
       "An image name is invalid (`InvalidImageName`) or absent with `imagePullPolicy: Never`.",
   },
-  /** A container could not be created: a missing Secret, ConfigMap or key, or a bad spec. */
+  /** A container could not be created, or a volume not mounted: a missing Secret, ConfigMap or key. */
   containerConfig: {
     code: 93,
     meaning:
-      "A container could not be created (`CreateContainerConfigError`: missing Secret, ConfigMap or key; `CreateContainerError`).",
+      "A container could not be created (`CreateContainerConfigError`: missing Secret, ConfigMap or key; `CreateContainerError`) or a volume could not be mounted (`FailedMount`: a missing Secret or claim) beyond `image-pull-grace`.",
   },
   /** The pod was not scheduled or not started within `pending-timeout`. */
   pending: {
@@ -54,10 +54,11 @@ export const EXIT = {
     meaning:
       "The Job could not create its pod (`FailedCreate`: missing ServiceAccount, quota, admission).",
   },
-  /** The pod or Job was deleted or evicted by someone else before it finished. */
+  /** The pod or Job was deleted from outside, or Kubernetes stopped the pod, before it finished. */
   lost: {
     code: 96,
-    meaning: "The pod or Job was deleted or evicted from outside before the step finished.",
+    meaning:
+      "The pod or Job was deleted from outside, or Kubernetes stopped the pod (eviction, preemption, node shutdown), before the step finished.",
   },
   /** The plugin could not follow the step: watching was refused, the API stayed unreachable, or it failed. */
   internal: {

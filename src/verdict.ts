@@ -20,9 +20,11 @@ export interface Observation {
   deletedPods: ReadonlySet<string>;
   /** Events whose object is the Job. */
   jobEvents: CoreV1Event[];
+  /** Events whose object is one of the Job's pods. */
+  podEvents: CoreV1Event[];
   /**
    * When (ms, local clock) each condition was first seen: `pod:<name>` for a pod,
-   * `<pod>/<container>/<reason>` for a waiting reason.
+   * `<pod>/<container>/<reason>` for a waiting reason, `<pod>/mount` for a `FailedMount`.
    */
   firstSeen: ReadonlyMap<string, number>;
   /** Now (ms, local clock). */
@@ -153,6 +155,69 @@ function seconds(ms: number): string {
   return `${Math.round(ms / 1000)}s`;
 }
 
+/** The `FailedMount` key of `firstSeen` for a pod. */
+export function mountKey(podName: string): string {
+  return `${podName}/mount`;
+}
+
+/**
+ * A volume the kubelet cannot mount (a missing Secret or PersistentVolumeClaim): the pod
+ * stays `ContainerCreating` and `FailedMount` Events come, which may yet heal (the Secret
+ * is being created). After `image-pull-grace` the step fails with 93 and the mount's
+ * message; before, the verdict waits until then.
+ */
+function failedMount(
+  observation: Observation,
+  pod: V1Pod,
+  limits: Limits,
+): Extract<Verdict, { done: true }> | { done: false; recheckAt: number } | undefined {
+  const uid = pod.metadata?.uid;
+  const event = observation.podEvents
+    .filter((e) => e.involvedObject?.uid === uid && e.reason === "FailedMount").at(-1);
+  if (!event) return undefined;
+  const since = observation.firstSeen.get(mountKey(pod.metadata!.name!)) ?? observation.now;
+  if (observation.now - since < limits.imagePullGraceMs) {
+    return { done: false, recheckAt: since + limits.imagePullGraceMs };
+  }
+  return {
+    done: true,
+    exitStatus: EXIT.containerConfig.code,
+    summary: `A volume of pod ${pod.metadata!.name} could not be mounted for ${
+      seconds(observation.now - since)
+    } (FailedMount).`,
+    diagnosis: [{ reason: "FailedMount", message: event.message }],
+    pod,
+    stuck: true,
+  };
+}
+
+/**
+ * A pod that Kubernetes stopped (an eviction through the Eviction API or by node pressure,
+ * a preemption, a node shutdown: the `DisruptionTarget` condition or `reason: Evicted`):
+ * the step was lost, not failed by its command, whatever signal ended the container.
+ */
+function disruptedVerdict(pod: V1Pod): Verdict | undefined {
+  const disruption = pod.status?.conditions?.find((c) =>
+    c.type === "DisruptionTarget" && c.status === "True"
+  );
+  if (pod.status?.reason !== "Evicted" && !disruption) return undefined;
+  const message = pod.status?.reason === "Evicted" ? pod.status.message : disruption?.message;
+  return {
+    done: true,
+    exitStatus: EXIT.lost.code,
+    summary: `The pod ${pod.metadata!.name} was stopped by Kubernetes before the step ` +
+      `finished (${pod.status?.reason === "Evicted" ? "Evicted" : disruption?.reason}): ${
+        message ?? "no message"
+      }`,
+    diagnosis: [{
+      reason: pod.status?.reason === "Evicted" ? "Evicted" : disruption?.reason,
+      message,
+    }],
+    pod,
+    stuck: true,
+  };
+}
+
 /**
  * The verdict on a terminated step container. A kubelet reports a signal only as the exit
  * status (128 + the signal), and an out-of-memory kill as the reason `OOMKilled`.
@@ -250,6 +315,8 @@ export function judge(observation: Observation, limits: Limits): Verdict {
       if (!terminated) continue;
       if (!init && status.name === limits.stepContainer) {
         if (terminated.exitCode !== 0 && retries) return { done: false };
+        const disrupted = terminated.exitCode !== 0 && disruptedVerdict(pod);
+        if (disrupted) return disrupted;
         if (terminated.exitCode !== 0 && deadlineFailure(job)) {
           const failed = condition(job, "Failed") ?? condition(job, "FailureTarget");
           return {
@@ -330,23 +397,8 @@ export function judge(observation: Observation, limits: Limits): Verdict {
     return { done: true, exitStatus: 0, summary: "", pod, stuck: false };
   }
 
-  const disruption = pod?.status?.conditions?.find((c) =>
-    c.type === "DisruptionTarget" && c.status === "True"
-  );
-  if (pod && (pod.status?.reason === "Evicted" || disruption)) {
-    return {
-      done: true,
-      exitStatus: EXIT.lost.code,
-      summary: `The pod ${pod.metadata!.name} was evicted or disrupted: ` +
-        `${pod.status?.message ?? disruption?.message ?? pod.status?.reason}.`,
-      diagnosis: [{
-        reason: pod.status?.reason ?? disruption?.reason,
-        message: pod.status?.message ?? disruption?.message,
-      }],
-      pod,
-      stuck: true,
-    };
-  }
+  const disrupted = pod && disruptedVerdict(pod);
+  if (disrupted) return disrupted;
   if (pod && pod.status?.phase === "Failed") {
     return {
       done: true,
@@ -409,6 +461,12 @@ export function judge(observation: Observation, limits: Limits): Verdict {
         stuck: true,
       };
     }
+  }
+
+  if (pod && !started(pod)) {
+    const mount = failedMount(observation, pod, limits);
+    if (mount?.done) return mount;
+    if (mount) deadlineAt(mount.recheckAt!);
   }
 
   if (!pod) {

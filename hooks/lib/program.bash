@@ -15,9 +15,11 @@
 # values, and keeps out the shell's and the agent machine's own (PWD, PATH, ...).
 kubernetes_plugin_hook_exports() {
   local name entry
+  local -a argv=()
   local -A before=()
   [[ -r "/proc/${PPID}/environ" ]] || return 0
-  tr '\0' '\n' <"/proc/${PPID}/cmdline" | grep -qx bootstrap || return 0
+  mapfile -d '' argv <"/proc/${PPID}/cmdline"
+  [[ ${#argv[@]} -ge 2 && "${argv[0]##*/}" == buildkite-agent && " ${argv[*]:1} " == *" bootstrap "* ]] || return 0
   while IFS= read -r -d '' entry; do
     before["${entry%%=*}"]="${entry#*=}"
   done <"/proc/${PPID}/environ"

@@ -16,6 +16,7 @@ import {
   jobOutcome,
   judge,
   type Limits,
+  mountKey,
   type Observation,
   type Verdict,
 } from "../verdict.ts";
@@ -105,6 +106,9 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
   const deletedPods = new Set<string>();
   const firstSeen = new Map<string, number>();
   const jobEvents: CoreV1Event[] = [];
+  const podEvents: CoreV1Event[] = [];
+  /** Every informer started, the pods' Events ones as their pods appear. */
+  const informers: { done: Promise<void> }[] = [];
   let job: V1Job | undefined;
   let jobDeleted = false;
   const progress = new Map<string, { started: Deferred; terminated: Deferred }>();
@@ -143,6 +147,7 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
       pods: [...pods.values()].sort((a, b) => created(a) - created(b)),
       deletedPods,
       jobEvents,
+      podEvents,
       firstSeen,
       now: Date.now(),
       submittedAt: options.submittedAt,
@@ -163,6 +168,9 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
     if (!firstSeen.has(`pod:${podName}`)) {
       firstSeen.set(`pod:${podName}`, now);
       newPod.waiters.splice(0).forEach((wake) => wake());
+      if (!deleted && pod.metadata?.uid) {
+        informers.push(podEventsInformer(podName, pod.metadata.uid));
+      }
     }
     const statuses = [
       ...(pod.status?.initContainerStatuses ?? []),
@@ -193,7 +201,27 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
     pods.set(podName, pod);
   };
 
-  const informers = [
+  /** The Events of one pod: a volume that cannot be mounted is told only there. */
+  const podEventsInformer = (podName: string, podUid: string) =>
+    new Informer<CoreV1Event>(api, {
+      path: paths.events(namespace),
+      fieldSelector: `involvedObject.uid=${podUid}`,
+      signal: stop.signal,
+      log: options.debug,
+      onRefused: () => {},
+      onChange: ({ type, object }) => {
+        if (type === "DELETED") return;
+        const at = podEvents.findIndex((event) => event.metadata?.uid === object.metadata?.uid);
+        if (at === -1) podEvents.push(object);
+        else podEvents[at] = object;
+        if (object.reason === "FailedMount" && !firstSeen.has(mountKey(podName))) {
+          firstSeen.set(mountKey(podName), Date.now());
+        }
+        evaluate();
+      },
+    });
+
+  informers.push(
     new Informer<V1Job>(api, {
       path: paths.jobs(namespace),
       fieldSelector: `metadata.name=${name}`,
@@ -240,7 +268,7 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
         evaluate();
       },
     }),
-  ];
+  );
 
   const decidedOrStopped = Promise.race([verdict.then(() => undefined), aborted(stop.signal)]);
   const logsStop = new AbortController();

@@ -84,6 +84,15 @@ const waiting = (reason: string, message = `${reason} message`): V1ContainerStat
 });
 const running: V1ContainerState = { running: { startedAt: new Date(T0) as unknown as Date } };
 
+function failedMount(podName: string): CoreV1Event {
+  return {
+    metadata: { uid: `${podName}-mount-event` },
+    involvedObject: { kind: "Pod", name: podName, uid: `${podName}-uid` },
+    reason: "FailedMount",
+    message: 'MountVolume.SetUp failed for volume "s" : secret "absent" not found',
+  };
+}
+
 function observe(partial: Partial<Observation>): Observation {
   return {
     job: job(),
@@ -91,6 +100,7 @@ function observe(partial: Partial<Observation>): Observation {
     pods: [],
     deletedPods: new Set(),
     jobEvents: [],
+    podEvents: [],
     firstSeen: new Map(),
     now: T0,
     submittedAt: T0,
@@ -304,7 +314,38 @@ const rows: [string, Observation, Expect][] = [
     { exitStatus: 7 },
   ],
   [
-    "evicted",
+    "a volume that cannot be mounted waits for the grace",
+    observe({
+      pods: [pod("p", { bootstrap: waiting("PodInitializing") })],
+      podEvents: [failedMount("p")],
+      firstSeen: new Map([["p/mount", T0 - 10_000]]),
+    }),
+    { wait: true, recheckAt: T0 + 20_000 },
+  ],
+  [
+    "a volume that cannot be mounted past the grace: 93 with the kubelet's message",
+    observe({
+      pods: [pod("p", { bootstrap: waiting("PodInitializing") })],
+      podEvents: [failedMount("p")],
+      firstSeen: new Map([["p/mount", T0 - 30_000]]),
+    }),
+    {
+      exitStatus: EXIT.containerConfig.code,
+      summary: /^A volume of pod p could not be mounted for 30s \(FailedMount\)\.$/,
+      stuck: true,
+    },
+  ],
+  [
+    "a FailedMount of another pod says nothing about this one",
+    observe({
+      pods: [pod("p", { bootstrap: waiting("PodInitializing") })],
+      podEvents: [failedMount("other")],
+      firstSeen: new Map([["p/mount", T0 - 30_000]]),
+    }),
+    { wait: true },
+  ],
+  [
+    "evicted by node pressure: lost (96) with the eviction's message, not the command's 137",
     observe({
       pods: [
         pod("p", { step: exited(137) }, {
@@ -314,7 +355,33 @@ const rows: [string, Observation, Expect][] = [
         }),
       ],
     }),
-    { exitStatus: 137 },
+    {
+      exitStatus: EXIT.lost.code,
+      summary: /stopped by Kubernetes before the step finished \(Evicted\): low on memory/,
+      stuck: true,
+    },
+  ],
+  [
+    "evicted through the Eviction API: the DisruptionTarget condition, the container's SIGTERM",
+    observe({
+      pods: [{
+        ...pod("p", { step: exited(143) }, { phase: "Failed" }),
+        status: {
+          ...pod("p", { step: exited(143) }, { phase: "Failed" }).status,
+          conditions: [{
+            type: "DisruptionTarget",
+            status: "True",
+            reason: "EvictionByEvictionAPI",
+            message: "Eviction API: evicting",
+          }],
+        },
+      }],
+    }),
+    {
+      exitStatus: EXIT.lost.code,
+      summary: /\(EvictionByEvictionAPI\): Eviction API: evicting/,
+      stuck: true,
+    },
   ],
   [
     "evicted before the step container reported",
@@ -329,7 +396,7 @@ const rows: [string, Observation, Expect][] = [
     }),
     {
       exitStatus: EXIT.lost.code,
-      summary: /evicted or disrupted: The node was low on resource: memory/,
+      summary: /\(Evicted\): The node was low on resource: memory/,
       stuck: true,
     },
   ],

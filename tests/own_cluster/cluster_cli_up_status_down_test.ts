@@ -1,0 +1,71 @@
+/**
+ * `deno task cluster up|status|down` from a shell: `up` prints the kubeconfig to export and
+ * leaves a Ready node that is a real kubelet on containerd; `status` lists every component
+ * running; `down` stops them all and leaves nothing on the machine.
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { ApiClient } from "../cluster/api_client.ts";
+import type { KubeList, Node } from "../cluster/kube_types.ts";
+import { readKubeconfig } from "../cluster/kubeconfig.ts";
+import { machineLeftovers } from "../cluster/node_host.ts";
+import { processesUsing } from "../cluster/processes.ts";
+import { privateStateDir } from "../cluster/testing.ts";
+
+const CLI = fileURLToPath(new URL("../cluster/cli.ts", import.meta.url));
+
+async function cli(stateDir: string, command: string) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--quiet", CLI, command],
+    env: { KBK_CLUSTER_DIR: stateDir },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+Deno.test("cluster up: a Ready kubelet v1.37.2 on containerd; status; down leaves nothing", async () => {
+  const stateDir = await privateStateDir();
+  try {
+    const up = await cli(stateDir, "up");
+    assert.equal(up.code, 0, up.stderr);
+    assert.equal(up.stdout, `export KUBECONFIG=${stateDir}/kubeconfig\n`);
+    const api = new ApiClient(await readKubeconfig(`${stateDir}/kubeconfig`));
+    try {
+      const nodes = await api.get<KubeList<Node>>("/api/v1/nodes");
+      assert.equal(nodes.items.length, 1);
+      const info = nodes.items[0].status?.nodeInfo ?? {};
+      assert.equal(info.kubeletVersion, "v1.37.2");
+      assert.equal(info.containerRuntimeVersion, "containerd://2.4.2");
+      assert.equal(
+        nodes.items[0].status?.conditions?.find((c) => c.type === "Ready")?.status,
+        "True",
+      );
+    } finally {
+      api.close();
+    }
+    const status = await cli(stateDir, "status");
+    assert.equal(status.code, 0, status.stdout + status.stderr);
+    for (
+      const name of [
+        "registry",
+        "containerd",
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubelet",
+      ]
+    ) {
+      assert.match(status.stdout, new RegExp(`^${name} +pid \\d+ running$`, "m"));
+    }
+    const down = await cli(stateDir, "down");
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(await processesUsing(stateDir), []);
+    assert.deepEqual(await machineLeftovers(stateDir), []);
+  } finally {
+    await cli(stateDir, "down");
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
