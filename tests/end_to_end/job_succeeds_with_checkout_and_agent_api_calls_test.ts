@@ -1,8 +1,8 @@
 /**
  * A whole Buildkite job through the real agent: the pod checks the repository out, the
  * step's command calls `annotate`, `meta-data` and `artifact upload` with the job token from
- * the per-step Secret (the stand-in refuses a wrong one), the job finishes with exit status
- * 0, and pre-exit leaves no Job behind.
+ * the per-step Secret (the stand-in refuses a wrong one), the step's `artifact_paths` are
+ * uploaded after it, the job finishes with exit status 0, and pre-exit leaves no Job behind.
  */
 import assert from "node:assert/strict";
 import { freshNamespace } from "../cluster/testing.ts";
@@ -19,7 +19,10 @@ Deno.test("a job succeeds: checkout, annotation, meta-data and artifact from the
       'test "$(buildkite-agent meta-data get answer)" = 42',
       "echo report > report.txt",
       "buildkite-agent artifact upload report.txt",
+      "echo summary > summary.txt",
     ].join("\n"),
+    // Uploaded by the step container after the command, as the agent would.
+    artifactPaths: "summary.txt",
   });
   const { job } = run;
   const finish = await job.ended();
@@ -40,8 +43,10 @@ Deno.test("a job succeeds: checkout, annotation, meta-data and artifact from the
   );
   assert.equal(job.api.metaData(job.id).answer, "42");
   const artifacts = job.api.artifacts(job.id);
-  assert.deepEqual(artifacts.map((a) => [a.path, a.state]), [["report.txt", "finished"]]);
-  assert.equal(new TextDecoder().decode(artifacts[0].contents), "report\n");
+  assert.deepEqual(
+    artifacts.map((a) => [a.path, a.state, new TextDecoder().decode(a.contents)]).sort(),
+    [["report.txt", "finished", "report\n"], ["summary.txt", "finished", "summary\n"]],
+  );
   assert.deepEqual(job.api.refusals, [], "every call from the pod had the right token");
   assert.deepEqual(await left(namespace.name, "jobs"), []);
 });
