@@ -1,11 +1,11 @@
 /**
  * The `pre-exit` hook: deletes this step's Job, found by its `buildkite/job-id` label (no
- * state files), and this plugin's Jobs older than a day. Idempotent; a problem is reported
- * and never fails the build.
+ * state files), and this plugin's Jobs older than a day, listed by their metadata alone, a
+ * page at a time. Idempotent; a problem is reported and never fails the build.
  *
  * @module
  */
-import type { V1Job } from "@kubernetes/client-node";
+import type { V1ObjectMeta } from "@kubernetes/client-node";
 import { loadConfiguration } from "./config/mod.ts";
 import { Api, ApiError } from "./kube/client.ts";
 import { loadClusterAccess, resolveNamespace } from "./kube/kubeconfig.ts";
@@ -18,8 +18,14 @@ type Env = Record<string, string | undefined>;
 /** Jobs of this plugin older than this are deleted by `jobs-cleanup-via-plugin`. */
 export const OLD_JOB_AGE_MS = 24 * 60 * 60 * 1000;
 
+/** A Job as a metadata-only list gives it (`PartialObjectMetadata`). */
+export interface JobMetadata {
+  /** The Job's metadata. */
+  metadata?: V1ObjectMeta;
+}
+
 /** The Jobs `jobs-cleanup-via-plugin` deletes: this plugin's, created more than a day ago. */
-export function oldJobs(jobs: V1Job[], now: number): V1Job[] {
+export function oldJobs(jobs: JobMetadata[], now: number): JobMetadata[] {
   return jobs.filter((job) => {
     const created = job.metadata?.creationTimestamp;
     return created !== undefined && now - new Date(created).getTime() > OLD_JOB_AGE_MS &&
@@ -49,32 +55,68 @@ async function part(output: Output, what: string, work: () => Promise<void>): Pr
   }
 }
 
-/** Lists the Jobs `labelSelector` selects and deletes those `pick` keeps, one by one. */
-async function deleteSelected(
+/** How many Jobs one page of a list brings at most. */
+export const LIST_PAGE_SIZE = 500;
+
+/** The `Accept` of a list of the objects' metadata alone. */
+export const METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+
+/**
+ * The metadata of the Jobs `labelSelector` selects in `namespace`, a page at a time. Metadata
+ * alone, since a Job carries its step's whole environment, and in pages, since a namespace
+ * may hold thousands of them.
+ */
+async function* listJobMetadata(
   api: Api,
-  output: Output,
-  options: {
-    namespace: string;
-    labelSelector: string;
-    timeoutMs: number;
-    pick?: (jobs: V1Job[]) => V1Job[];
-    /** How a deleted Job is named in the log: "" or "old ", and what follows its name. */
-    naming: { kind: string; why: string };
-  },
-): Promise<void> {
-  const { namespace, naming } = options;
-  const list = await api.request<{ items: V1Job[] }>("GET", paths.jobs(namespace), {
-    query: { labelSelector: options.labelSelector },
-    timeoutMs: options.timeoutMs,
-  });
-  for (const job of options.pick?.(list.items) ?? list.items) {
-    const name = job.metadata!.name!;
-    const problem = await deleteJob(api, namespace, name);
-    await output.note(
-      problem
-        ? `could not delete ${naming.kind}Job ${name}: ${problem}`
-        : `deleted Job ${namespace}/${name}${naming.why}`,
+  namespace: string,
+  options: { labelSelector: string; timeoutMs: number },
+): AsyncGenerator<JobMetadata[]> {
+  let token: string | undefined;
+  do {
+    // The API server writes an empty metadata list's items as null.
+    const page = await api.request<
+      { metadata?: { continue?: string }; items: JobMetadata[] | null }
+    >(
+      "GET",
+      paths.jobs(namespace),
+      {
+        query: { labelSelector: options.labelSelector, limit: LIST_PAGE_SIZE, continue: token },
+        accept: METADATA_LIST,
+        timeoutMs: options.timeoutMs,
+      },
     );
+    yield page.items ?? [];
+    token = page.metadata?.continue || undefined;
+  } while (token !== undefined);
+}
+
+/** What `deleteSelected` deletes, and how the log names it. */
+export interface Selection {
+  /** The Jobs' namespace. */
+  namespace: string;
+  /** Selects the Jobs to look at. */
+  labelSelector: string;
+  /** How long each page of the list may take. */
+  timeoutMs: number;
+  /** Which of the Jobs selected to delete (default: all). */
+  pick?: (jobs: JobMetadata[]) => JobMetadata[];
+  /** How a deleted Job is named in the log: "" or "old ", and what follows its name. */
+  naming: { kind: string; why: string };
+}
+
+/** Lists the Jobs `labelSelector` selects and deletes those `pick` keeps, one by one. */
+export async function deleteSelected(api: Api, output: Output, options: Selection): Promise<void> {
+  const { namespace, naming } = options;
+  for await (const page of listJobMetadata(api, namespace, options)) {
+    for (const job of options.pick?.(page) ?? page) {
+      const name = job.metadata!.name!;
+      const problem = await deleteJob(api, namespace, name);
+      await output.note(
+        problem
+          ? `could not delete ${naming.kind}Job ${name}: ${problem}`
+          : `deleted Job ${namespace}/${name}${naming.why}`,
+      );
+    }
   }
 }
 

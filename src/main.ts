@@ -10,10 +10,10 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import YAML from "yaml";
 import { loadConfiguration } from "./config/mod.ts";
 import { EXIT, UserError } from "./exit_status.ts";
 import { renderStep } from "./render/mod.ts";
+import { renderedYaml } from "./render/yaml.ts";
 import { VERSION } from "./version.ts";
 
 const USAGE = `usage: kubernetes-buildkite-plugin <command>
@@ -38,12 +38,10 @@ export async function render(env: Env, output: "yaml" | "json"): Promise<string>
       "kubernetes plugin: use-agent-node-affinity: affinity, tolerations and nodeSelector are copied from the agent's pod at run time",
     );
   }
-  const { job, secret } = await renderStep(config, { redact: true });
-  const objects = secret ? [job, secret] : [job];
-  if (output === "json") {
-    return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }, null, 2) + "\n";
-  }
-  return objects.map((object) => YAML.stringify(object, { lineWidth: 0 })).join("---\n");
+  const rendered = await renderStep(config, { redact: true });
+  if (output === "yaml") return renderedYaml(rendered);
+  const items = rendered.secret ? [rendered.job, rendered.secret] : [rendered.job];
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items }, null, 2) + "\n";
 }
 
 async function main(argv: string[], env: Env): Promise<number> {

@@ -24,9 +24,12 @@ export class Output {
     this.#sink = sink ?? writeStdout;
   }
 
-  /** Writes text as is, after everything written before it. */
-  write(text: string): Promise<void> {
-    const bytes = encoder.encode(text);
+  /**
+   * Writes text, or bytes as they are (a container's output, whatever its encoding), after
+   * everything written before it.
+   */
+  write(data: string | Uint8Array): Promise<void> {
+    const bytes = typeof data === "string" ? encoder.encode(data) : data;
     this.#queue = this.#queue.then(() => this.#sink(bytes));
     return this.#queue;
   }

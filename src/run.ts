@@ -6,7 +6,6 @@
  */
 import { readFileSync } from "node:fs";
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
-import YAML from "yaml";
 import { loadConfiguration } from "./config/mod.ts";
 import { EXIT, UserError } from "./exit_status.ts";
 import { sleep } from "./follow/informer.ts";
@@ -16,6 +15,7 @@ import { loadClusterAccess, resolveNamespace } from "./kube/kubeconfig.ts";
 import { paths, submit } from "./kube/submit.ts";
 import { type Placement, renderStep } from "./render/mod.ts";
 import { STEP_CONTAINER } from "./render/job.ts";
+import { renderedYaml } from "./render/yaml.ts";
 import { annotate, annotationMarkdown, diagnosisText, Output } from "./report.ts";
 
 type Env = Record<string, string | undefined>;
@@ -123,10 +123,7 @@ export async function run(env: Env): Promise<number> {
     if (config.options["print-resulting-job-spec"]) {
       const shown = await renderStep(config, { placement, redact: true });
       await output.group("~~~", "Job spec");
-      await output.write(
-        [shown.job, ...(shown.secret ? [shown.secret] : [])]
-          .map((object) => YAML.stringify(object, { lineWidth: 0 })).join("---\n"),
-      );
+      await output.write(renderedYaml(shown));
     }
     await output.group("~~~", `Creating Job ${namespace}/${name}`);
     submitted = true;

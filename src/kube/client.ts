@@ -51,6 +51,8 @@ export interface RequestOptions {
   body?: unknown;
   /** The body's content type (default JSON; merge patches need their own). */
   contentType?: string;
+  /** The `Accept` header (default JSON), e.g. a list of the objects' metadata alone. */
+  accept?: string;
   /** Aborts the request. */
   signal?: AbortSignal;
   /** Gives up on a request that has not answered within this many milliseconds. */
@@ -121,7 +123,10 @@ export class Api {
       servername: this.#access.serverName,
     };
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers: Record<string, string> = { ...credentials.headers, Accept: "application/json" };
+    const headers: Record<string, string> = {
+      ...credentials.headers,
+      Accept: options.accept ?? "application/json",
+    };
     if (body !== undefined) {
       headers["Content-Type"] = options.contentType ?? "application/json";
       // Without an explicit length, a DELETE goes out with no body (and so no propagationPolicy).

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import type { V1Job } from "@kubernetes/client-node";
-import { OLD_JOB_AGE_MS, oldJobs } from "../../src/cleanup.ts";
+import {
+  deleteSelected,
+  LIST_PAGE_SIZE,
+  METADATA_LIST,
+  OLD_JOB_AGE_MS,
+  oldJobs,
+} from "../../src/cleanup.ts";
+import type { Api, RequestOptions } from "../../src/kube/client.ts";
+import { Output } from "../../src/report.ts";
 
 const now = Date.parse("2026-11-27T12:00:00Z");
 const job = (
@@ -19,4 +27,56 @@ Deno.test("jobs-cleanup-via-plugin deletes only this plugin's Jobs older than a 
     job("old-too", OLD_JOB_AGE_MS * 3),
   ];
   assert.deepEqual(oldJobs(jobs, now).map((j) => j.metadata!.name), ["old", "old-too"]);
+});
+
+Deno.test("pre-exit finds old Jobs from their metadata alone, a page at a time, and deletes them all", async () => {
+  const requests: { method: string; path: string; options: RequestOptions }[] = [];
+  // Three pages: a namespace with more Jobs than one page holds.
+  const pages = [
+    { continue: "after-a", items: [job("a", OLD_JOB_AGE_MS * 2), job("b", 1000)] },
+    { continue: "after-c", items: [job("c", OLD_JOB_AGE_MS * 3)] },
+    { continue: "", items: [job("d", OLD_JOB_AGE_MS + 1000)] },
+  ];
+  const api = {
+    request(method: string, path: string, options: RequestOptions) {
+      requests.push({ method, path, options });
+      if (method === "DELETE") return Promise.resolve({});
+      const page = pages[requests.filter((request) => request.method === "GET").length - 1];
+      return Promise.resolve({
+        apiVersion: "meta.k8s.io/v1",
+        kind: "PartialObjectMetadataList",
+        metadata: { continue: page.continue },
+        items: page.items.map(({ metadata }) => ({ metadata })),
+      });
+    },
+  };
+  const log: string[] = [];
+  const output = new Output((bytes) => {
+    log.push(new TextDecoder().decode(bytes));
+    return Promise.resolve();
+  });
+  await deleteSelected(api as unknown as Api, output, {
+    namespace: "ci",
+    labelSelector: "buildkite/plugin=kubernetes",
+    timeoutMs: 30_000,
+    pick: (jobs) => oldJobs(jobs, now),
+    naming: { kind: "old ", why: " (older than a day)" },
+  });
+  const lists = requests.filter((request) => request.method === "GET");
+  assert.deepEqual(
+    lists.map(({ path, options }) => [path, options.query, options.accept]),
+    [undefined, "after-a", "after-c"].map((token) => [
+      "/apis/batch/v1/namespaces/ci/jobs",
+      { labelSelector: "buildkite/plugin=kubernetes", limit: LIST_PAGE_SIZE, continue: token },
+      METADATA_LIST,
+    ]),
+  );
+  assert.deepEqual(
+    requests.filter((request) => request.method === "DELETE").map((request) => request.path),
+    ["a", "c", "d"].map((name) => `/apis/batch/v1/namespaces/ci/jobs/${name}`),
+  );
+  assert.deepEqual(
+    log,
+    ["a", "c", "d"].map((name) => `kubernetes plugin: deleted Job ci/${name} (older than a day)\n`),
+  );
 });

@@ -6,10 +6,14 @@ import { JOB_ENV } from "./helpers.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
-async function main(args: string[], plugin: Record<string, unknown> = { image: "alpine:3" }) {
+async function main(
+  args: string[],
+  plugin: Record<string, unknown> = { image: "alpine:3" },
+  env: Record<string, string> = {},
+) {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", "--allow-env", "--allow-read", MAIN, ...args],
-    env: { ...JOB_ENV, BUILDKITE_PLUGIN_CONFIGURATION: JSON.stringify(plugin) } as Record<
+    env: { ...JOB_ENV, BUILDKITE_PLUGIN_CONFIGURATION: JSON.stringify(plugin), ...env } as Record<
       string,
       string
     >,
@@ -32,6 +36,24 @@ Deno.test("render: YAML documents by default, the Job then its redacted Secret",
   assert.deepEqual(documents.map((object) => object.kind), ["Job", "Secret"]);
   assert.ok(!stdout.includes(JOB_ENV.BUILDKITE_AGENT_ACCESS_TOKEN!), "a secret value is shown");
   assert.match(stdout, /\[REDACTED\]/);
+});
+
+Deno.test("render on a branch named no: kubectl's YAML 1.1 reads the branch label as the string no", async () => {
+  const patch =
+    "function(job) job + {metadata+: {labels+: {on: 'off', release: 'y', version: '0o14'}}}";
+  const { status, stdout, stderr } = await main(["render"], { image: "alpine:3", patch }, {
+    BUILDKITE_BRANCH: "no",
+  });
+  assert.equal(status, 0, stderr);
+  for (const version of ["1.1", "1.2"] as const) {
+    const [job] = YAML.parseAllDocuments(stdout, { version }).map((document) => document.toJS());
+    const { labels } = job.metadata;
+    assert.deepEqual(
+      [labels["build/branch"], labels.on, labels.release, labels.version],
+      ["no", "off", "y", "0o14"],
+      `YAML ${version}`,
+    );
+  }
 });
 
 Deno.test("render --output json: one List of the same objects", async () => {

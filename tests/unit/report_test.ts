@@ -62,3 +62,14 @@ Deno.test("output keeps the order of writes", async () => {
   ]);
   assert.equal(written.join(""), "--- :kubernetes: checkout\na\nkubernetes plugin: n\nb\n");
 });
+
+Deno.test("the build log gets a container's bytes unchanged, whatever their encoding", async () => {
+  const written: number[] = [];
+  const output = new Output((bytes) => {
+    written.push(...bytes);
+    return Promise.resolve();
+  });
+  await output.write(Uint8Array.of(0x63, 0x61, 0x66, 0xe9, 0xff, 0x0a));
+  await output.write("é\n");
+  assert.deepEqual(written, [0x63, 0x61, 0x66, 0xe9, 0xff, 0x0a, 0xc3, 0xa9, 0x0a]);
+});

@@ -1,20 +1,35 @@
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
-import { followLog, LogCursor, normaliseTimestamp } from "../../../src/follow/logs.ts";
+import {
+  followLog,
+  type FollowLogOptions,
+  LogCursor,
+  parseTimestamp,
+  PARTIAL_LINE_BYTES,
+} from "../../../src/follow/logs.ts";
 import type { Api } from "../../../src/kube/client.ts";
 
-Deno.test("timestamps with trimmed fractions compare in time order", () => {
-  const a = normaliseTimestamp("2026-11-27T10:00:00.5Z")!;
-  const b = normaliseTimestamp("2026-11-27T10:00:00.123456789Z")!;
-  const c = normaliseTimestamp("2026-11-27T10:00:01Z")!;
-  assert.ok(b < a && a < c);
-  assert.equal(normaliseTimestamp("not a time"), undefined);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const MIB = 1024 * 1024;
+
+Deno.test("kubelet timestamps are read to the nanosecond, trimmed fractions too", () => {
+  const time = (text: string) => parseTimestamp(encoder.encode(text));
+  const second = Date.parse("2026-11-27T10:00:00Z") / 1000;
+  assert.deepEqual(time("2026-11-27T10:00:00.123456789Z"), { second, nanos: 123456789 });
+  assert.deepEqual(time("2026-11-27T10:00:00.5Z"), { second, nanos: 500000000 });
+  assert.deepEqual(time("2026-11-27T10:00:01Z"), { second: second + 1, nanos: 0 });
+  for (
+    const text of ["not a time", "2026-11-27T10:00:00", "2026-11-27T10:00:00.Z", "x".repeat(25)]
+  ) {
+    assert.equal(time(text), undefined, text);
+  }
 });
 
+/** The contents a cursor shows of complete lines, given one by one. */
 function feed(cursor: LogCursor, lines: string[]): string[] {
-  return lines.map((line) => cursor.accept(line)).filter((content): content is string =>
-    content !== undefined
-  );
+  return lines.map((line) => decoder.decode(cursor.take(encoder.encode(`${line}\n`))))
+    .filter((shown) => shown !== "").map((shown) => shown.slice(0, -1));
 }
 
 Deno.test("a resumed stream repeats nothing, even lines sharing a timestamp", () => {
@@ -146,8 +161,8 @@ Deno.test("a followed log still open after its container ended is replaced by a 
     pod: "p",
     container: "step",
     progress: { started: Promise.resolve(), terminated: () => terminated, whenTerminated },
-    write: (text) => {
-      written.push(text);
+    write: (bytes) => {
+      written.push(decoder.decode(bytes));
       return Promise.resolve();
     },
     signal: new AbortController().signal,
@@ -159,4 +174,247 @@ Deno.test("a followed log still open after its container ended is replaced by a 
     [true, undefined],
     [false, "2026-11-27T09:59:59Z"],
   ]);
+});
+
+Deno.test("a line without a timestamp is shown as it is", () => {
+  const cursor = new LogCursor();
+  assert.equal(decoder.decode(cursor.take(encoder.encode("no time here\n"))), "no time here\n");
+  assert.equal(
+    decoder.decode(cursor.take(encoder.encode(`${"z".repeat(50)}\n`))),
+    `${"z".repeat(50)}\n`,
+  );
+});
+
+/** Feeds `bytes` to `cursor` in chunks of `size`; what it showed, chunk by chunk. */
+function takeInChunks(cursor: LogCursor, bytes: Uint8Array, size: number): Uint8Array[] {
+  const shown: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length; at += size) {
+    shown.push(cursor.take(bytes.subarray(at, at + size)));
+  }
+  return shown;
+}
+
+Deno.test("a line that never ends is shown in pieces: no more than 64 KiB of it is held back", () => {
+  const cursor = new LogCursor();
+  const line = encoder.encode(`2026-11-27T10:00:00.000000001Z ${"p".repeat(MIB)}`);
+  let fed = 0;
+  let shown = 0;
+  for (const piece of takeInChunks(cursor, line, 16 * 1024)) {
+    fed += 16 * 1024;
+    shown += piece.length;
+    assert.ok(Math.min(fed, line.length) - 31 - shown < PARTIAL_LINE_BYTES, `${shown} of ${fed}`);
+  }
+  assert.equal(shown + cursor.flush().length, MIB);
+});
+
+Deno.test("progress shown before a dropped connection is not shown again after it", () => {
+  const cursor = new LogCursor();
+  const show = (text: string) => decoder.decode(cursor.take(encoder.encode(text)));
+  assert.equal(show("2026-11-27T10:00:00.1Z build\n2026-11-27T10:00:00.2Z 10%\r"), "build\n");
+  assert.equal(decoder.decode(cursor.flush()), "10%\r");
+  assert.equal(show("20%\r"), "");
+  assert.equal(decoder.decode(cursor.flush()), "20%\r");
+  assert.deepEqual(cursor.resume(), { sinceTime: "2026-11-27T09:59:59Z" });
+  assert.equal(
+    show("2026-11-27T10:00:00.1Z build\n2026-11-27T10:00:00.2Z 10%\r20%\r30%\r"),
+    "",
+  );
+  assert.equal(decoder.decode(cursor.flush()), "30%\r");
+  assert.equal(show("done\n2026-11-27T10:00:01Z next\n"), "done\nnext\n");
+});
+
+Deno.test("a long line shown in part before a dropped connection is shown once, whole, after it", () => {
+  const cursor = new LogCursor();
+  const start = `2026-11-27T10:00:00.5Z ${"a".repeat(100_000)}`;
+  const shownBefore = takeInChunks(cursor, encoder.encode(start), 16 * 1024);
+  const before = shownBefore.reduce((length, piece) => length + piece.length, 0);
+  assert.ok(before >= 100_000 - PARTIAL_LINE_BYTES, `${before} shown before the cut`);
+  cursor.resume();
+  const whole = encoder.encode(`${start}${"b".repeat(10)}\n2026-11-27T10:00:01Z next\n`);
+  const after = decoder.decode(
+    Uint8Array.from(takeInChunks(cursor, whole, 16 * 1024).flatMap((piece) => [...piece])),
+  );
+  assert.equal(after, `${"a".repeat(100_000 - before)}${"b".repeat(10)}\nnext\n`);
+});
+
+Deno.test("the rest of a long line stamped before the resumed second is not shown again", () => {
+  const cursor = new LogCursor();
+  // containerd stamped the line's first record at 10:00:00 and its last at 10:00:02.
+  feed(cursor, ["2026-11-27T10:00:00.9Z aaaabbbb", "2026-11-27T10:00:02.5Z after"]);
+  assert.deepEqual(cursor.resume(), { sinceTime: "2026-11-27T10:00:01Z" });
+  // The kubelet leaves out the record stamped before sinceTime, and stamps only a line's first.
+  assert.deepEqual(
+    feed(cursor, ["bbbb", "2026-11-27T10:00:02.5Z after", "2026-11-27T10:00:03Z new"]),
+    [
+      "new",
+    ],
+  );
+});
+
+Deno.test("the rest of a long stderr line stamped a second earlier is not shown again in a replay", () => {
+  const cursor = new LogCursor();
+  // stderr's clock ran behind: its long line's first record is stamped before stdout's line.
+  feed(cursor, [
+    "2026-11-27T10:00:01.1Z out",
+    "2026-11-27T09:59:59.9Z err-aaaa-bbbb",
+    "2026-11-27T10:00:02.5Z out again",
+  ]);
+  assert.deepEqual(cursor.resume(), { sinceTime: "2026-11-27T10:00:01Z" });
+  assert.deepEqual(
+    feed(cursor, [
+      "2026-11-27T10:00:01.1Z out",
+      "bbbb",
+      "2026-11-27T10:00:02.5Z out again",
+      "2026-11-27T10:00:03Z new",
+    ]),
+    ["new"],
+  );
+});
+
+/** A scripted kubelet: the n-th request for the log gets the n-th answer. */
+function scriptedApi(answers: ((query: Record<string, unknown>) => Readable)[]) {
+  const queries: Record<string, unknown>[] = [];
+  const api = {
+    stream(_path: string, options: { query: Record<string, unknown> }) {
+      queries.push(options.query);
+      const answer = answers[queries.length - 1];
+      if (!answer) throw new Error(`unexpected request ${JSON.stringify(options.query)}`);
+      return Promise.resolve({ status: 200, body: answer(options.query) });
+    },
+  };
+  return { api: api as unknown as Api, queries };
+}
+
+/** A container whose end the test decides. */
+function container() {
+  let terminated = false;
+  let terminate!: () => void;
+  const whenTerminated = new Promise<void>((resolve) => terminate = resolve);
+  return {
+    progress: { started: Promise.resolve(), terminated: () => terminated, whenTerminated },
+    end() {
+      terminated = true;
+      terminate();
+    },
+  };
+}
+
+function chunked(bytes: Uint8Array, size = 16 * 1024): Readable {
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
+  return Readable.from(chunks);
+}
+
+function follow(
+  api: Api,
+  progress: FollowLogOptions["progress"],
+  write: (bytes: Uint8Array) => void,
+  options: Partial<FollowLogOptions> = {},
+) {
+  return followLog({
+    api,
+    namespace: "ns",
+    pod: "p",
+    container: "step",
+    progress,
+    write: (bytes) => {
+      write(bytes);
+      return Promise.resolve();
+    },
+    signal: new AbortController().signal,
+    ...options,
+  });
+}
+
+Deno.test("a step printing an 8 MiB line without a break is followed in well under a second", async () => {
+  const line = encoder.encode(`2026-11-27T10:00:00.000000001Z ${"x".repeat(8 * MIB)}\n`);
+  const { api } = scriptedApi([() => chunked(line)]);
+  const step = container();
+  step.end();
+  let shown = 0;
+  const started = performance.now();
+  const end = await follow(api, step.progress, (bytes) => shown += bytes.length);
+  const elapsed = performance.now() - started;
+  assert.equal(end, "complete");
+  assert.equal(shown, 8 * MIB + 1);
+  // Rescanning everything held at each chunk took 3 s here.
+  assert.ok(elapsed < 1000, `${elapsed.toFixed(0)} ms`);
+});
+
+Deno.test("progress redrawn with \\r shows before its newline comes", async () => {
+  const live = new Readable({ read() {} });
+  const { api } = scriptedApi([
+    () => live,
+    () => chunked(encoder.encode("2026-11-27T10:00:00.000000001Z 10%\r20%\r30%\n")),
+  ]);
+  const step = container();
+  const written: string[] = [];
+  let progressShown!: () => void;
+  const shownBeforeNewline = new Promise<void>((resolve) => progressShown = resolve);
+  const following = follow(api, step.progress, (bytes) => {
+    written.push(decoder.decode(bytes));
+    if (written.join("") === "10%\r20%\r") progressShown();
+  }, { partialLineWaitMs: 50 });
+  live.push(encoder.encode("2026-11-27T10:00:00.000000001Z 10%\r"));
+  live.push(encoder.encode("20%\r"));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const gaveUp = new Promise<void>((resolve) => timer = setTimeout(resolve, 2000));
+  await Promise.race([shownBeforeNewline, gaveUp]);
+  clearTimeout(timer);
+  const before = written.join("");
+  live.push(encoder.encode("30%\n"));
+  step.end();
+  live.push(null);
+  assert.equal(await following, "complete");
+  assert.equal(before, "10%\r20%\r");
+  assert.equal(written.join(""), "10%\r20%\r30%\n");
+});
+
+Deno.test("a long line cut by a dropped connection shows as it comes, and once", async () => {
+  const start = `2026-11-27T10:00:00.1Z first\n2026-11-27T10:00:00.2Z ${"a".repeat(100_000)}`;
+  const whole = encoder.encode(`${start}${"b".repeat(10)}\n`);
+  const cut = new Readable({ read() {} });
+  const step = container();
+  const { api, queries } = scriptedApi([
+    () => cut,
+    () => {
+      step.end();
+      return chunked(whole);
+    },
+    () => chunked(whole),
+  ]);
+  let shownBeforeCut = 0;
+  const written: Uint8Array[] = [];
+  cut.push(encoder.encode(start));
+  // Cut once all that came is shown, or after a second whatever was shown.
+  const cutAt = setTimeout(() => cut.destroy(new Error("connection reset")), 1000);
+  const end = await follow(api, step.progress, (bytes) => {
+    written.push(bytes);
+    if (queries.length === 1) shownBeforeCut += bytes.length;
+    if (shownBeforeCut === "first\n".length + 100_000) cut.destroy(new Error("connection reset"));
+  });
+  clearTimeout(cutAt);
+  assert.equal(end, "complete");
+  assert.equal(
+    decoder.decode(Uint8Array.from(written.flatMap((bytes) => [...bytes]))),
+    `first\n${"a".repeat(100_000)}${"b".repeat(10)}\n`,
+  );
+  assert.equal(shownBeforeCut, "first\n".length + 100_000);
+  assert.deepEqual(queries.map((query) => [query.follow, query.sinceTime]), [
+    [true, undefined],
+    [true, "2026-11-27T09:59:59Z"],
+    [false, "2026-11-27T09:59:59Z"],
+  ]);
+});
+
+Deno.test("bytes that are not UTF-8 reach the build log as the container wrote them", async () => {
+  const content = [0x63, 0x61, 0x66, 0xe9, 0x20, 0xff, 0xfe, 0x20, 0xc3, 0xa9, 0x0a];
+  const log = Uint8Array.from([...encoder.encode("2026-11-27T10:00:00Z "), ...content]);
+  // Cut inside the two bytes of a UTF-8 é, as a read may be.
+  const { api } = scriptedApi([() => chunked(log, log.length - 2)]);
+  const step = container();
+  step.end();
+  const written: number[] = [];
+  assert.equal(await follow(api, step.progress, (bytes) => written.push(...bytes)), "complete");
+  assert.deepEqual(written, content);
 });
