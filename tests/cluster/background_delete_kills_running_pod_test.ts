@@ -1,18 +1,7 @@
 import assert from "node:assert/strict";
 import type { Pod } from "./kube_types.ts";
+import { processesWith } from "./processes.ts";
 import { freshNamespace, testCluster, waitFor, waitForPod } from "./testing.ts";
-
-async function processesWith(marker: string): Promise<number[]> {
-  const found: number[] = [];
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
-    const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`).catch(() => "");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    if (cmdline.includes(marker) && state !== "Z") found.push(Number(entry.name));
-  }
-  return found;
-}
 
 Deno.test("deleting a Job with Background propagation kills its running pod", async () => {
   const cluster = testCluster();
@@ -46,7 +35,7 @@ Deno.test("deleting a Job with Background propagation kills its running pod", as
     (pod) => pod.status?.containerStatuses?.[0]?.state.running !== undefined,
     { timeoutMs: 60_000, description: "run" },
   );
-  assert.ok((await processesWith(marker)).length > 0, "the container's process runs");
+  assert.ok(processesWith(marker).length > 0, "the container's process runs");
 
   await cluster.api.delete(`/apis/batch/v1/namespaces/${ns}/jobs/long-running`, {
     apiVersion: "v1",
@@ -70,5 +59,5 @@ Deno.test("deleting a Job with Background propagation kills its running pod", as
     timeoutMs: 60_000,
     description: "be deleted",
   });
-  assert.deepEqual(await processesWith(marker), [], "no process of the pod is left");
+  assert.deepEqual(processesWith(marker), [], "no process of the pod is left");
 });

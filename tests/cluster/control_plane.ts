@@ -116,7 +116,8 @@ export interface UpResult {
   alreadyRunning: boolean;
 }
 
-const COMPONENTS = [
+/** The components of the local cluster, in the order they start. */
+export const COMPONENTS = [
   "registry",
   "containerd",
   "etcd",

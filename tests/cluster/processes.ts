@@ -207,3 +207,22 @@ async function ancestors(pid: number): Promise<Set<number>> {
   }
   return chain;
 }
+
+/**
+ * The live (non-zombie) processes of this machine whose command line holds `marker`: how
+ * a test finds a container's processes, which are this machine's too.
+ */
+export function processesWith(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      if (cmdline.includes(marker) && parseStat(stat).state !== "Z") found.push(Number(entry.name));
+    } catch {
+      // The process exited while it was being looked at.
+    }
+  }
+  return found;
+}

@@ -6,7 +6,14 @@ import {
   MEMORY_CONTROLLER,
   removeCgroup,
 } from "./cgroups.ts";
-import { isAlive, parseStat, processesUsing, spawnDaemon, stopProcessGroup } from "./processes.ts";
+import {
+  isAlive,
+  parseStat,
+  processesUsing,
+  processesWith,
+  spawnDaemon,
+  stopProcessGroup,
+} from "./processes.ts";
 
 Deno.test("parseStat counts fields after a command name with spaces and parentheses", () => {
   const fields = Array.from({ length: 50 }, (_, index) => String(index + 3));
@@ -42,4 +49,16 @@ Deno.test("a daemon outlives its starter, joins its cgroup, and stops with its w
     await removeCgroup(cgroup);
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("processesWith finds a live process by a marker in its command line, and not after it", async () => {
+  const marker = `kbk-marker-${crypto.randomUUID()}`;
+  const child = new Deno.Command("sh", { args: ["-c", `sleep 30; : ${marker}`] }).spawn();
+  try {
+    assert.deepEqual(processesWith(marker), [child.pid]);
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+  }
+  assert.deepEqual(processesWith(marker), []);
 });

@@ -5,6 +5,7 @@
  * the command, the one in the background too.
  */
 import assert from "node:assert/strict";
+import { processesWith } from "../cluster/processes.ts";
 import { freshNamespace } from "../cluster/testing.ts";
 import { objectNames, stepJobName, waitUntilNone } from "./fixtures.ts";
 import { runStep } from "./step_runner.ts";
@@ -54,25 +55,4 @@ for (const [signal, status] of SIGNALS) {
     await waitUntilNone(namespace.name, "pods", { timeoutMs: 60_000 });
     assert.deepEqual(processesWith(marker), [], "no process of the command is left");
   });
-}
-
-/**
- * The live processes whose command line holds `marker`. A dead orphan stays a zombie until
- * this machine's init reaps it, which it does lazily: a zombie counts as gone.
- */
-function processesWith(marker: string): number[] {
-  const found: number[] = [];
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
-      const status = Deno.readTextFileSync(`/proc/${entry.name}/status`);
-      if (cmdline.includes(marker) && !/^State:\s+[ZX]/m.test(status)) {
-        found.push(Number(entry.name));
-      }
-    } catch {
-      // The process exited while it was being looked at.
-    }
-  }
-  return found;
 }

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { ApiClient } from "../cluster/api_client.ts";
+import { COMPONENTS } from "../cluster/control_plane.ts";
 import type { KubeList, Node } from "../cluster/kube_types.ts";
 import { readKubeconfig } from "../cluster/kubeconfig.ts";
 import { machineLeftovers } from "../cluster/node_host.ts";
@@ -47,17 +48,7 @@ Deno.test("cluster up: a Ready kubelet v1.37.2 on containerd; status; down leave
     }
     const status = await cli(stateDir, "status");
     assert.equal(status.code, 0, status.stdout + status.stderr);
-    for (
-      const name of [
-        "registry",
-        "containerd",
-        "etcd",
-        "kube-apiserver",
-        "kube-controller-manager",
-        "kube-scheduler",
-        "kubelet",
-      ]
-    ) {
+    for (const name of COMPONENTS) {
       assert.match(status.stdout, new RegExp(`^${name} +pid \\d+ running$`, "m"));
     }
     const down = await cli(stateDir, "down");

@@ -7,20 +7,8 @@ import assert from "node:assert/strict";
 import { cgroupProcesses, clusterCgroup } from "../cluster/cgroups.ts";
 import type { Pod } from "../cluster/kube_types.ts";
 import { machineLeftovers, readSysctls } from "../cluster/node_host.ts";
-import { processesUsing } from "../cluster/processes.ts";
+import { processesUsing, processesWith } from "../cluster/processes.ts";
 import { freshNamespace, privateControlPlane, waitFor } from "../cluster/testing.ts";
-
-async function processesWith(marker: string): Promise<number[]> {
-  const found: number[] = [];
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
-    const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`).catch(() => "");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    if (cmdline.includes(marker) && state !== "Z") found.push(Number(entry.name));
-  }
-  return found;
-}
 
 async function mountsUnder(dir: string): Promise<string[]> {
   return (await Deno.readTextFile("/proc/self/mountinfo")).split("\n")
@@ -67,14 +55,14 @@ Deno.test("`down` leaves no process, mount, cgroup, device, path or sysctl behin
       { timeoutMs: 60_000, description: "run" },
     );
     assert.ok((await processesUsing(cluster.stateDir)).length >= 7, "the cluster runs");
-    assert.ok((await processesWith(marker)).length > 0, "the container's orphan runs");
+    assert.ok(processesWith(marker).length > 0, "the container's orphan runs");
     assert.ok((await mountsUnder(cluster.stateDir)).length > 0, "the pod has mounts");
     assert.notDeepEqual(await machineLeftovers(cluster.stateDir), [], "the node is on the machine");
 
     await cluster.stop();
     stopped = true;
     assert.deepEqual(await processesUsing(cluster.stateDir), []);
-    assert.deepEqual(await processesWith(marker), []);
+    assert.deepEqual(processesWith(marker), []);
     assert.deepEqual(await cgroupProcesses(clusterCgroup(cluster.stateDir)), []);
     await assert.rejects(Deno.stat(clusterCgroup(cluster.stateDir)), Deno.errors.NotFound);
     assert.deepEqual(await mountsUnder(cluster.stateDir), []);
