@@ -22,7 +22,9 @@ export interface Step {
 // `$(date …)` is not a Kubernetes `$(VAR)` reference (no such variable), so it reaches the
 // shell unchanged; the step avoids `$((…))`, which Kubernetes would also leave alone but a
 // reader might doubt.
-const END = `echo "${END_MARKER} $(date +%s%N)"`;
+// `/usr/bin/date` by its path: a busybox shell built as a standalone shell (Debian's, the local
+// node's alpine stand-in) runs its own `date` applet, which has no `%N`, for a bare `date`.
+const END = `echo "${END_MARKER} $(/usr/bin/date +%s%N)"`;
 
 function numberedLines(count: number, perBatch: number, pauseSeconds: number): string {
   const pause = pauseSeconds > 0 && perBatch > 0

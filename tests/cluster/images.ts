@@ -6,8 +6,8 @@
  * (`docker.io`, `quay.io`, `registry.k8s.io`, `registry.invalid`, …), so manifests keep their
  * usual image names, and an image that was never pushed fails to pull for real.
  *
- * - `busybox`: Debian's busybox-static, with every applet linked: the stand-in for
- *   `alpine:3`, `alpine:3.20` and `busybox:1.36` (and their `latest`).
+ * - `busybox`: Debian's busybox-static, with every applet linked (and GNU `date`, for `%N`):
+ *   the stand-in for `alpine:3`, `alpine:3.20` and `busybox:1.36` (and their `latest`).
  * - `agent`: the project's own image as the Dockerfile describes it: `buildkite-agent`,
  *   git, ssh, CA certificates, bash and tini, entrypoint `docker/entrypoint.sh`.
  * - `pause`: the sandbox of every pod (`scripts/go/pause`).
@@ -230,6 +230,20 @@ async function busyboxRootFs(root: string): Promise<void> {
   }
   await Deno.writeTextFile(`${root}/etc/passwd`, "root:x:0:0:root:/root:/bin/sh\n");
   await Deno.writeTextFile(`${root}/etc/group`, "root:x:0:\n");
+  // Debian's busybox `date` has no `%N`, which Alpine's has (the benchmark times a step's end
+  // by its container's clock): GNU date stands in, with what it loads.
+  await copyReplacing("/usr/bin/date", `${root}/usr/bin/date`);
+  await copyLibraries(root, ["/usr/bin/date"]);
+}
+
+/** Copies into `root` every library that the ELF files `programs` load, at the same paths. */
+async function copyLibraries(root: string, programs: string[]): Promise<void> {
+  for (const library of await sharedLibraries(programs)) {
+    const target = `${root}${library}`;
+    if (await Deno.lstat(target).then(() => true, () => false)) continue;
+    await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+    await Deno.copyFile(library, target);
+  }
 }
 
 // Debian's busybox (not -static) also installs /bin/busybox, linked against the host's libc.
@@ -285,12 +299,7 @@ async function agentRootFs(root: string, binaries: Binaries): Promise<void> {
   for (const dir of ["buildkite/builds", "buildkite/hooks", "buildkite/plugins"]) {
     await Deno.mkdir(`${root}/${dir}`, { recursive: true });
   }
-  for (const library of await sharedLibraries(elves)) {
-    const target = `${root}${library}`;
-    if (await Deno.lstat(target).then(() => true, () => false)) continue;
-    await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
-    await Deno.copyFile(library, target);
-  }
+  await copyLibraries(root, elves);
 }
 
 async function tiniStatic(): Promise<string> {
