@@ -51,12 +51,13 @@ kubernetes_plugin_run() {
       "to its path, or install Deno 2 (https://deno.com) so the plugin runs from source." >&2
     return 78
   fi
-  BUILDKITE_KUBERNETES_PLUGIN_HOOK_EXPORTS="$(kubernetes_plugin_hook_exports)"
-  export BUILDKITE_KUBERNETES_PLUGIN_HOOK_EXPORTS
+  local exports
+  exports="$(kubernetes_plugin_hook_exports)"
   # The agent cancels by signalling the whole process group: the program handles the signal
   # (deletes the Job); this shell only waits for it, so its status and last words arrive.
   trap ':' TERM INT HUP
-  "${command[@]}" "$@"
+  # Given to the program alone: an export here would reach the job's later hooks.
+  BUILDKITE_KUBERNETES_PLUGIN_HOOK_EXPORTS="${exports}" "${command[@]}" "$@"
   status=$?
   trap - TERM INT HUP
   return "${status}"
