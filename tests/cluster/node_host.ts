@@ -9,7 +9,7 @@
  * @module
  */
 
-import { MEMORY_CONTROLLER } from "./cgroups.ts";
+import { cgroupProcesses, killCgroup, MEMORY_CONTROLLER, removeCgroup } from "./cgroups.ts";
 import type { ProcessRecord } from "./processes.ts";
 import { BRIDGE_NAME, socketDir } from "./node_config.ts";
 
@@ -97,8 +97,13 @@ export async function sweepMachine(
   record: MachineRecord | undefined,
   log: (message: string) => void,
 ): Promise<void> {
-  const killed = await killPodProcesses();
-  if (killed > 0) log(`killed ${killed} container processes left in the pod cgroups`);
+  const left = await podProcesses();
+  if (left.length > 0) log(`killing ${left.length} container processes left in the pod cgroups`);
+  for (const root of CGROUP_ROOTS) {
+    for (const hierarchy of [MEMORY_CONTROLLER, "/sys/fs/cgroup/pids"]) {
+      await killCgroup(`${hierarchy}/${root}`);
+    }
+  }
   await unmountUnder([stateDir, "/run/netns/cni-", "/run/containerd", "/var/lib/kubelet"]);
   for await (const entry of readDirSafe("/run/netns")) {
     if (entry.startsWith("cni-")) await Deno.remove(`/run/netns/${entry}`).catch(() => {});
@@ -139,39 +144,10 @@ export async function machineLeftovers(stateDir: string): Promise<string[]> {
 async function podProcesses(): Promise<number[]> {
   const pids: number[] = [];
   for (const root of CGROUP_ROOTS) {
-    pids.push(...await processesIn(`${MEMORY_CONTROLLER}/${root}`));
-    pids.push(...await processesIn(`/sys/fs/cgroup/pids/${root}`));
+    pids.push(...await cgroupProcesses(`${MEMORY_CONTROLLER}/${root}`));
+    pids.push(...await cgroupProcesses(`/sys/fs/cgroup/pids/${root}`));
   }
   return [...new Set(pids)];
-}
-
-async function killPodProcesses(): Promise<number> {
-  let killed = 0;
-  for (let round = 0; round < 50; round++) {
-    const pids = await podProcesses();
-    if (pids.length === 0) return killed;
-    for (const pid of pids) {
-      try {
-        Deno.kill(pid, "SIGKILL");
-        killed++;
-      } catch {
-        // Gone already.
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`container processes survived SIGKILL: ${(await podProcesses()).join(", ")}`);
-}
-
-async function processesIn(cgroup: string): Promise<number[]> {
-  const pids: number[] = [];
-  const text = await Deno.readTextFile(`${cgroup}/cgroup.procs`).catch(() => undefined);
-  if (text === undefined) return pids;
-  for (const line of text.split("\n")) if (line) pids.push(Number(line));
-  for await (const child of readDirSafe(cgroup, true)) {
-    pids.push(...await processesIn(`${cgroup}/${child}`));
-  }
-  return pids;
 }
 
 async function cgroupHierarchies(): Promise<string[]> {
@@ -184,22 +160,8 @@ async function cgroupHierarchies(): Promise<string[]> {
 
 async function removePodCgroups(): Promise<void> {
   for (const hierarchy of await cgroupHierarchies()) {
-    for (const root of CGROUP_ROOTS) await removeTree(`${hierarchy}/${root}`);
+    for (const root of CGROUP_ROOTS) await removeCgroup(`${hierarchy}/${root}`);
   }
-}
-
-async function removeTree(path: string): Promise<void> {
-  for await (const child of readDirSafe(path, true)) await removeTree(`${path}/${child}`);
-  for (let attempt = 0; attempt < 50; attempt++) {
-    try {
-      await Deno.remove(path);
-      return;
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  throw new Error(`cannot remove cgroup ${path}: still in use`);
 }
 
 /** Mount points at or under any of `prefixes`, deepest first. */

@@ -36,6 +36,7 @@
  */
 
 import * as k8s from "@kubernetes/client-node";
+import { fileURLToPath } from "node:url";
 import { ApiClient } from "./api_client.ts";
 import { down, readState, restartApiServer, up, type UpOptions } from "./control_plane.ts";
 import { type BuiltImage, pushImage as pushToRegistry } from "./images.ts";
@@ -209,6 +210,31 @@ export async function pushImage(name: string, cluster: Cluster = testCluster()):
     await Deno.readTextFile(`${cluster.stateDir}/images/images.json`),
   ) as Record<string, BuiltImage>;
   await pushToRegistry(state.registry, name, images.busybox);
+}
+
+/** What a run of `deno task cluster` printed and how it ended. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `deno task cluster ARGS…` (tests/cluster/cli.ts) with `KBK_CLUSTER_DIR=stateDir`. */
+export async function runClusterCli(stateDir: string, ...args: string[]): Promise<CliResult> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "--quiet",
+      fileURLToPath(new URL("./cli.ts", import.meta.url)),
+      ...args,
+    ],
+    env: { KBK_CLUSTER_DIR: stateDir },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
 }
 
 /** Options of `readPodLog`: the `pods/log` query. */

@@ -4,32 +4,18 @@
  * running; `down` stops them all and leaves nothing on the machine.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { ApiClient } from "../cluster/api_client.ts";
 import { COMPONENTS } from "../cluster/control_plane.ts";
 import type { KubeList, Node } from "../cluster/kube_types.ts";
 import { readKubeconfig } from "../cluster/kubeconfig.ts";
 import { machineLeftovers } from "../cluster/node_host.ts";
 import { processesUsing } from "../cluster/processes.ts";
-import { privateStateDir } from "../cluster/testing.ts";
-
-const CLI = fileURLToPath(new URL("../cluster/cli.ts", import.meta.url));
-
-async function cli(stateDir: string, command: string) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--quiet", CLI, command],
-    env: { KBK_CLUSTER_DIR: stateDir },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+import { privateStateDir, runClusterCli } from "../cluster/testing.ts";
 
 Deno.test("cluster up: a Ready kubelet v1.37.2 on containerd; status; down leaves nothing", async () => {
   const stateDir = await privateStateDir();
   try {
-    const up = await cli(stateDir, "up");
+    const up = await runClusterCli(stateDir, "up");
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.stdout, `export KUBECONFIG=${stateDir}/kubeconfig\n`);
     const api = new ApiClient(await readKubeconfig(`${stateDir}/kubeconfig`));
@@ -46,17 +32,17 @@ Deno.test("cluster up: a Ready kubelet v1.37.2 on containerd; status; down leave
     } finally {
       api.close();
     }
-    const status = await cli(stateDir, "status");
+    const status = await runClusterCli(stateDir, "status");
     assert.equal(status.code, 0, status.stdout + status.stderr);
     for (const name of COMPONENTS) {
       assert.match(status.stdout, new RegExp(`^${name} +pid \\d+ running$`, "m"));
     }
-    const down = await cli(stateDir, "down");
+    const down = await runClusterCli(stateDir, "down");
     assert.equal(down.code, 0, down.stderr);
     assert.deepEqual(await processesUsing(stateDir), []);
     assert.deepEqual(await machineLeftovers(stateDir), []);
   } finally {
-    await cli(stateDir, "down");
+    await runClusterCli(stateDir, "down");
     await Deno.remove(stateDir, { recursive: true });
   }
 });
