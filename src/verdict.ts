@@ -7,6 +7,7 @@
  */
 import type { CoreV1Event, V1ContainerStatus, V1Job, V1Pod } from "@kubernetes/client-node";
 import { EXIT } from "./exit_status.ts";
+import { CREATE_FAILURES, PULL_FAILURES, pullingKey, waitingKey } from "./follow/clocks.ts";
 
 /** What the follower has seen so far. */
 export interface Observation {
@@ -24,7 +25,9 @@ export interface Observation {
   podEvents: CoreV1Event[];
   /**
    * When (ms, local clock) each condition was first seen: `pod:<name>` for a pod,
-   * `<pod>/<container>/<reason>` for a waiting reason, `<pod>/mount` for a `FailedMount`.
+   * `<pod>/<container>/pull|create` while a container waits on a failing pull or creation
+   * and `<pod>/<container>/pulling` while the kubelet pulls again (`follow/clocks.ts`),
+   * `<pod>/mount` for a `FailedMount`.
    */
   firstSeen: ReadonlyMap<string, number>;
   /** Now (ms, local clock). */
@@ -73,13 +76,6 @@ export type Verdict =
   };
 
 const FAIL_AT_ONCE = new Set(["InvalidImageName", "ErrImageNeverPull"]);
-const PULL_FAILURES = new Set(["ErrImagePull", "ImagePullBackOff", "ImageInspectError"]);
-const CREATE_FAILURES = new Set([
-  "CreateContainerConfigError",
-  "CreateContainerError",
-  "PreStartHookError",
-  "RunContainerError",
-]);
 
 const SIGNALS: Record<number, string> = {
   1: "SIGHUP",
@@ -440,8 +436,12 @@ export function judge(observation: Observation, limits: Limits): Verdict {
       }
       const pull = PULL_FAILURES.has(reason);
       if (!pull && !CREATE_FAILURES.has(reason)) continue;
+      // The kubelet is pulling again: the attempt's end (a failure, or the container's start)
+      // comes as a change.
+      if (pull && observation.firstSeen.has(pullingKey(podName, status.name))) continue;
       const since =
-        observation.firstSeen.get(`${podName}/${status.name}/${pull ? "pull" : "create"}`) ?? now;
+        observation.firstSeen.get(waitingKey(podName, status.name, pull ? "pull" : "create")) ??
+          now;
       if (now - since < limits.imagePullGraceMs) {
         deadlineAt(since + limits.imagePullGraceMs);
         continue;

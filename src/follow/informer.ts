@@ -1,7 +1,9 @@
 /**
- * client-go's informer: list, then watch from the list's resourceVersion; on a dropped
- * watch, watch again from the last resourceVersion seen; on `410 Gone` list again and
- * report the difference. Callers see a stream of changes, never a poll.
+ * client-go's informer: list, then watch from the list's resourceVersion; on a dropped or
+ * failed watch, watch again from the last resourceVersion seen (bookmarks included), so the
+ * server never replays states an object has left; on `410 Gone` list again and report the
+ * difference. A state older than the one stored is never handed on. Callers see a stream of
+ * changes, never a poll.
  *
  * @module
  */
@@ -56,6 +58,27 @@ export interface InformerOptions<T> {
    * missing namespace), after which the informer stops.
    */
   onRefused?: (error: ApiError) => void;
+  /**
+   * Hears of every list or watch that failed and will be retried, and of each success (a
+   * list applied, a watch event), so that a caller can tell how long the API has been
+   * unreachable.
+   */
+  onContact?: (contact: Contact) => void;
+}
+
+/** A list or watch that reached the API server, or one that failed and will be retried. */
+export type Contact = { ok: true } | { ok: false; error: Error };
+
+/**
+ * Whether `candidate` is an older state of an object than `stored`. resourceVersions are
+ * opaque, but an etcd-backed server gives each object increasing integers: only two such
+ * integers are compared, and anything else counts as newer.
+ */
+export function olderThan(candidate: Watched, stored: Watched | undefined): boolean {
+  const a = candidate.metadata?.resourceVersion;
+  const b = stored?.metadata?.resourceVersion;
+  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return BigInt(a) < BigInt(b);
 }
 
 /** Whether an API error is a refusal retrying cannot change. */
@@ -105,6 +128,11 @@ export class Informer<T extends Watched> {
   readonly #api: ListWatchClient;
   readonly #options: InformerOptions<T>;
   #markSynced!: () => void;
+  /**
+   * The last resourceVersion seen, from a list, an event or a bookmark; kept across failed
+   * watches (client-go's reflector does the same), forgotten only on `410 Gone`.
+   */
+  #resourceVersion: string | undefined;
 
   /** Starts listing and watching at once. */
   constructor(api: ListWatchClient, options: InformerOptions<T>) {
@@ -115,14 +143,13 @@ export class Informer<T extends Watched> {
   }
 
   async #run(): Promise<void> {
-    const { signal, path, log } = this.#options;
-    let resourceVersion: string | undefined;
+    const { signal, path, log, onContact } = this.#options;
     let delayMs = 100;
     while (!signal.aborted) {
       try {
-        resourceVersion ??= await this.#list();
+        this.#resourceVersion ??= await this.#list();
         this.#markSynced();
-        resourceVersion = await this.#watch(resourceVersion, () => delayMs = 100);
+        await this.#watch(() => delayMs = 100);
       } catch (error) {
         if (signal.aborted) break;
         if (refused(error)) {
@@ -131,9 +158,10 @@ export class Informer<T extends Watched> {
         }
         if (error instanceof Expired) {
           log?.(`${path}: the watch expired (410); listing again`);
-          resourceVersion = undefined;
+          this.#resourceVersion = undefined;
           continue;
         }
+        onContact?.({ ok: false, error: error as Error });
         log?.(`${path}: ${(error as Error).message}; retrying in ${delayMs} ms`);
         await sleep(delayMs, signal);
         delayMs = Math.min(delayMs * 2, 5000);
@@ -161,7 +189,10 @@ export class Informer<T extends Watched> {
       const key = objectKey(item);
       seen.add(key);
       const old = this.store.get(key);
-      if (old && old.metadata?.resourceVersion === item.metadata?.resourceVersion) continue;
+      if (
+        old && (old.metadata?.resourceVersion === item.metadata?.resourceVersion ||
+          olderThan(item, old))
+      ) continue;
       this.store.set(key, item);
       this.#emit({ type: old ? "MODIFIED" : "ADDED", object: item, old });
     }
@@ -170,6 +201,7 @@ export class Informer<T extends Watched> {
       this.store.delete(key);
       this.#emit({ type: "DELETED", object: old, old });
     }
+    this.#options.onContact?.({ ok: true });
     this.#options.onSync?.();
     this.#options.log?.(`${path}: listed ${items.length} at resourceVersion ${resourceVersion}`);
     return resourceVersion;
@@ -186,8 +218,10 @@ export class Informer<T extends Watched> {
     }
   }
 
-  async #watch(resourceVersion: string, onProgress: () => void): Promise<string> {
+  /** Watches from the last resourceVersion seen until the server ends the watch. */
+  async #watch(onProgress: () => void): Promise<void> {
     const { path, fieldSelector, labelSelector, signal } = this.#options;
+    const resourceVersion = this.#resourceVersion;
     try {
       const events = this.#api.watch<T | { code?: number; message?: string }>(path, {
         fieldSelector,
@@ -199,6 +233,7 @@ export class Informer<T extends Watched> {
       this.#options.log?.(`${path}: watching from resourceVersion ${resourceVersion}`);
       for await (const event of events) {
         onProgress();
+        this.#options.onContact?.({ ok: true });
         this.#options.log?.(
           `${path}: ${event.type} ${(event.object as T).metadata?.name ?? ""} ${
             (event.object as T).metadata?.resourceVersion ?? ""
@@ -210,10 +245,11 @@ export class Informer<T extends Watched> {
           throw new ApiError(status.code ?? 500, "", `watch ${path}: ${status.message ?? "error"}`);
         }
         const object = event.object as T;
-        resourceVersion = object.metadata?.resourceVersion ?? resourceVersion;
+        this.#resourceVersion = object.metadata?.resourceVersion ?? this.#resourceVersion;
         if (event.type === "BOOKMARK") continue;
         const key = objectKey(object);
         const old = this.store.get(key);
+        if (olderThan(object, old)) continue;
         if (event.type === "DELETED") this.store.delete(key);
         else this.store.set(key, object);
         const type = event.type === "DELETED" ? "DELETED" : old ? "MODIFIED" : "ADDED";
@@ -223,6 +259,5 @@ export class Informer<T extends Watched> {
       if (error instanceof ApiError && error.status === 410) throw new Expired();
       throw error;
     }
-    return resourceVersion;
   }
 }

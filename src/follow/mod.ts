@@ -20,6 +20,7 @@ import {
   type Observation,
   type Verdict,
 } from "../verdict.ts";
+import { GraceClocks } from "./clocks.ts";
 import { Informer, sleep } from "./informer.ts";
 import { type ContainerProgress, followLog } from "./logs.ts";
 
@@ -105,6 +106,7 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
   const pods = new Map<string, V1Pod>();
   const deletedPods = new Set<string>();
   const firstSeen = new Map<string, number>();
+  const clocks = new GraceClocks(firstSeen);
   const jobEvents: CoreV1Event[] = [];
   const podEvents: CoreV1Event[] = [];
   /** Every informer started, the pods' Events ones as their pods appear. */
@@ -180,12 +182,7 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
       const entry = tracker(podName, status.name);
       if (status.state?.running || status.state?.terminated) entry.started.resolve();
       if (status.state?.terminated) entry.terminated.resolve();
-      const reason = status.state?.waiting?.reason;
-      const kind = reason &&
-        (/Pull|Image/.test(reason) ? "pull" : /Create|Start|Run/.test(reason) ? "create" : "");
-      if (kind && !firstSeen.has(`${podName}/${status.name}/${kind}`)) {
-        firstSeen.set(`${podName}/${status.name}/${kind}`, now);
-      }
+      clocks.observeStatus(podName, status, now);
     }
     if ((deleted || pod.metadata?.deletionTimestamp) && !firstSeen.has(`deleted:${podName}`)) {
       firstSeen.set(`deleted:${podName}`, now);
@@ -214,6 +211,7 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
         const at = podEvents.findIndex((event) => event.metadata?.uid === object.metadata?.uid);
         if (at === -1) podEvents.push(object);
         else podEvents[at] = object;
+        clocks.observeEvent(podName, object, Date.now());
         if (object.reason === "FailedMount" && !firstSeen.has(mountKey(podName))) {
           firstSeen.set(mountKey(podName), Date.now());
         }

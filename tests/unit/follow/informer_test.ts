@@ -16,10 +16,16 @@ function aborted(signal: AbortSignal): Promise<never> {
   );
 }
 
+/** A watch that delivers `events`, then fails with `error` (a connection cut mid-stream). */
+interface CutWatch {
+  events: WatchEvent<Obj>[];
+  error: ApiError;
+}
+
 /** A fake API: each list answers the next of `lists`; each watch plays the next of `watches`. */
 function scriptedApi(
   lists: (Obj[] | ApiError)[],
-  watches: (WatchEvent<Obj>[] | ApiError)[],
+  watches: (WatchEvent<Obj>[] | ApiError | CutWatch)[],
   calls: string[],
 ): Api {
   return {
@@ -48,6 +54,10 @@ function scriptedApi(
       const next = watches.shift();
       if (next === undefined) return await aborted(options.signal);
       if (next instanceof ApiError) throw next;
+      if ("error" in next) {
+        yield* next.events;
+        throw next.error;
+      }
       yield* next;
     },
   } as unknown as Api;
@@ -127,4 +137,78 @@ Deno.test("a dropped or failing watch is retried; a refusal stops the informer a
   await informer.done;
   assert.deepEqual(calls, ["list", "watch@0", "watch@0", "list"]);
   assert.deepEqual(refusals, ["pods is forbidden"]);
+});
+
+Deno.test("a watch cut mid-stream resumes from the last version seen, so no old state is replayed", async () => {
+  const calls: string[] = [];
+  const changes: string[] = [];
+  const api = scriptedApi(
+    [[obj("pod", "5")]],
+    [
+      {
+        events: [
+          { type: "MODIFIED", object: obj("pod", "6") },
+          { type: "BOOKMARK", object: obj("", "9") },
+        ],
+        error: new ApiError(0, "", "connection reset"),
+      },
+      [{ type: "MODIFIED", object: obj("pod", "10") }],
+    ],
+    calls,
+  );
+  const stop = new AbortController();
+  const informer = new Informer<Obj>(api, {
+    path: "/x",
+    signal: stop.signal,
+    onChange: (change) => changes.push(`${change.type} ${change.object.metadata!.resourceVersion}`),
+  });
+  await until(() => changes.length === 3);
+  assert.deepEqual(calls.slice(0, 3), ["list", "watch@5", "watch@9"]);
+  assert.deepEqual(changes, ["ADDED 5", "MODIFIED 6", "MODIFIED 10"]);
+  stop.abort();
+  await informer.done;
+});
+
+Deno.test("a replayed older state of an object is not handed on: only the newest state is judged", async () => {
+  const changes: string[] = [];
+  const api = scriptedApi(
+    [[obj("pod", "5")]],
+    [[
+      { type: "MODIFIED", object: obj("pod", "8") },
+      { type: "MODIFIED", object: obj("pod", "6") },
+      { type: "MODIFIED", object: obj("pod", "12") },
+    ]],
+    [],
+  );
+  const stop = new AbortController();
+  const informer = new Informer<Obj>(api, {
+    path: "/x",
+    signal: stop.signal,
+    onChange: (change) => changes.push(change.object.metadata!.resourceVersion!),
+  });
+  await until(() => changes.length === 3);
+  assert.deepEqual(changes, ["5", "8", "12"]);
+  assert.equal(informer.store.get("ns/pod")?.metadata?.resourceVersion, "12");
+  stop.abort();
+  await informer.done;
+});
+
+Deno.test("the informer reports each failure it retries and each success, for the API-unreachable budget", async () => {
+  const contacts: string[] = [];
+  const api = scriptedApi(
+    [[obj("a", "5")]],
+    [new ApiError(0, "", "connection refused"), [{ type: "MODIFIED", object: obj("a", "6") }]],
+    [],
+  );
+  const stop = new AbortController();
+  const informer = new Informer<Obj>(api, {
+    path: "/x",
+    signal: stop.signal,
+    onChange: () => {},
+    onContact: (contact) => contacts.push(contact.ok ? "ok" : contact.error.message),
+  });
+  await until(() => contacts.length === 3);
+  assert.deepEqual(contacts, ["ok", "connection refused", "ok"]);
+  stop.abort();
+  await informer.done;
 });
