@@ -85,6 +85,24 @@ async function deleteStep(
   );
 }
 
+/**
+ * Deletes the step, trying again within `budgetMs` while the API does not answer (a step
+ * that could not be followed because the API was out of reach may be deletable soon after).
+ */
+async function deleteStepWithin(
+  api: Api,
+  namespace: string,
+  name: string,
+  budgetMs: number,
+): Promise<string[]> {
+  const until = Date.now() + budgetMs;
+  for (;;) {
+    const problems = await deleteStep(api, namespace, name, Math.max(1000, until - Date.now()));
+    if (!problems.length || Date.now() + 500 >= until) return problems;
+    await sleep(500);
+  }
+}
+
 /** Runs the step described by a hook's environment; returns the hook's exit status. */
 export async function run(env: Env): Promise<number> {
   const output = new Output();
@@ -144,13 +162,14 @@ export async function run(env: Env): Promise<number> {
         imagePullGraceMs: config.options["image-pull-grace"] * 1000,
         stepContainer: STEP_CONTAINER,
       },
+      unreachableBudgetMs: config.options["api-unreachable-timeout"] * 1000,
       submittedAt,
       signal: cancel.signal,
       debug,
     }).catch(async (error) => {
       // A step that cannot be followed must not be left running.
       if (!cancel.signal.aborted) {
-        const problems = await deleteStep(api, namespace, job.metadata!.name!, 10_000);
+        const problems = await deleteStepWithin(api, namespace, job.metadata!.name!, 10_000);
         await output.note(
           problems.length
             ? `could not delete Job ${namespace}/${name}: ${problems.join("; ")}`

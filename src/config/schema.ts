@@ -191,6 +191,10 @@ export const optionsSchema = z.strictObject({
     .describe(
       "Seconds of `ErrImagePull`/`ImagePullBackOff`/`CreateContainerConfigError` before the step fails.",
     ),
+  "api-unreachable-timeout": seconds().default(300)
+    .describe(
+      "Seconds the Kubernetes API may stay unreachable while the step runs before the step fails with 97 (0: no limit).",
+    ),
   "agent-checkout": z.boolean().default(false)
     .describe(
       "Also check the repository out on the agent (the pod always checks out; by default the agent skips it).",

@@ -21,7 +21,8 @@ import {
   type Verdict,
 } from "../verdict.ts";
 import { GraceClocks } from "./clocks.ts";
-import { Informer, sleep } from "./informer.ts";
+import { type Contact, Informer, sleep } from "./informer.ts";
+import { Reachability } from "./reachability.ts";
 import { type ContainerProgress, followLog } from "./logs.ts";
 
 /** A final verdict. */
@@ -43,6 +44,8 @@ export interface FollowOptions {
   submittedAt: number;
   /** Stops following (cancellation). */
   signal: AbortSignal;
+  /** `api-unreachable-timeout` in ms: following gives up after this long without the API; 0 for never. */
+  unreachableBudgetMs: number;
   /** Reports reconnections and relists, for debugging. */
   debug?: (message: string) => void;
 }
@@ -133,6 +136,16 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
   };
   let decided = false;
   let recheck: ReturnType<typeof setTimeout> | undefined;
+  const reachability = new Reachability({
+    budgetMs: options.unreachableBudgetMs,
+    note: (message) => void output.note(message),
+    exhausted: (error) => {
+      if (decided) return;
+      decided = true;
+      fail(new UserError(`cannot follow the step: ${error.message}`, EXIT.internal.code));
+    },
+  });
+  const onContact = (contact: Contact) => reachability.contact(contact);
 
   const tracker = (pod: string, container: string) => {
     const key = `${pod}/${container}`;
@@ -205,6 +218,7 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
       fieldSelector: `involvedObject.uid=${podUid}`,
       signal: stop.signal,
       log: options.debug,
+      onContact,
       onRefused: () => {},
       onChange: ({ type, object }) => {
         if (type === "DELETED") return;
@@ -225,6 +239,7 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
       fieldSelector: `metadata.name=${name}`,
       signal: stop.signal,
       log: options.debug,
+      onContact,
       onRefused: cannotFollow(`watch Job ${namespace}/${name}`),
       onChange: ({ type, object }) => {
         if (object.metadata?.uid !== uid) return;
@@ -241,6 +256,7 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
       labelSelector: `batch.kubernetes.io/controller-uid=${uid}`,
       signal: stop.signal,
       log: options.debug,
+      onContact,
       onRefused: cannotFollow(`watch the pods of Job ${namespace}/${name}`),
       onChange: ({ type, object }) => {
         observePod(object, type === "DELETED");
@@ -252,6 +268,7 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
       fieldSelector: `involvedObject.uid=${uid}`,
       signal: stop.signal,
       log: options.debug,
+      onContact,
       // Events only explain failures: without them the step still runs, less well told.
       onRefused: (error) => {
         output.note(
@@ -347,6 +364,7 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
     logsStop.abort();
     stop.abort();
     clearTimeout(recheck);
+    reachability.stop();
     signal.removeEventListener("abort", onAbort);
     await Promise.allSettled([logs, ...informers.map((informer) => informer.done)]);
   }

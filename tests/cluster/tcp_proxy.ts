@@ -1,7 +1,9 @@
 /**
  * A loopback TCP proxy for tests that need the network to misbehave: clients connect to
  * the proxy, which connects to the target; `cutAll()` drops every open connection at once,
- * and `cutEveryMs` does so periodically. TLS passes through untouched.
+ * and `cutEveryMs` does so periodically; `block()` makes the target unreachable (open
+ * connections dropped, new ones closed at once) until `unblock()`. TLS passes through
+ * untouched.
  *
  * @module
  */
@@ -24,6 +26,10 @@ export interface TcpProxy extends AsyncDisposable {
   readonly open: number;
   /** Drops every open connection (both sides). */
   cutAll(): void;
+  /** Drops every open connection and closes new ones at once, until {@link unblock}. */
+  block(): void;
+  /** Forwards new connections again. */
+  unblock(): void;
   /** Stops listening and drops every connection. */
   close(): Promise<void>;
 }
@@ -36,6 +42,7 @@ export function startTcpProxy(target: string, options: TcpProxyOptions = {}): Tc
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const connections = new Set<Deno.Conn[]>();
   let accepted = 0;
+  let blocked = false;
   const cutAll = () => {
     for (const pair of connections) for (const conn of pair) closeQuietly(conn);
     connections.clear();
@@ -49,6 +56,10 @@ export function startTcpProxy(target: string, options: TcpProxyOptions = {}): Tc
   })().catch(() => {});
 
   async function forward(client: Deno.Conn): Promise<void> {
+    if (blocked) {
+      closeQuietly(client);
+      return;
+    }
     let upstream: Deno.Conn;
     try {
       upstream = await Deno.connect({ hostname, port: targetPort });
@@ -82,6 +93,13 @@ export function startTcpProxy(target: string, options: TcpProxyOptions = {}): Tc
       return connections.size;
     },
     cutAll,
+    block() {
+      blocked = true;
+      cutAll();
+    },
+    unblock() {
+      blocked = false;
+    },
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -44,3 +44,21 @@ Deno.test("the proxy can cut connections on a schedule", async () => {
   conn.close();
   echo.close();
 });
+
+Deno.test("a blocked proxy drops open connections and closes new ones until unblocked", async () => {
+  const echo = echoServer();
+  await using proxy = startTcpProxy(`127.0.0.1:${echo.port}`);
+  const open = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+  assert.equal(await roundTrip(open, "a"), "a");
+  proxy.block();
+  assert.equal(await open.read(new Uint8Array(8)), null);
+  open.close();
+  const refused = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+  assert.equal(await roundTrip(refused, "b").catch(() => ""), "");
+  refused.close();
+  proxy.unblock();
+  const again = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+  assert.equal(await roundTrip(again, "c"), "c");
+  again.close();
+  echo.close();
+});
