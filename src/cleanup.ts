@@ -130,7 +130,7 @@ export async function cleanup(env: Env): Promise<number> {
     if (!options["job-cleanup-after-finished-via-plugin"] && !options["jobs-cleanup-via-plugin"]) {
       return 0;
     }
-    const access = loadClusterAccess(env);
+    const access = await loadClusterAccess(env);
     const namespace = resolveNamespace(options.namespace, access);
     const client = new Api(access);
     api = client;

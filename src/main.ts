@@ -6,14 +6,12 @@
  * - `render [--output yaml|json]`: print the objects a step would create, without a cluster.
  * - `version`: print the version.
  *
+ * Each command loads only what it uses (`version` and `help` nothing more than this module):
+ * the rest is imported when its command runs. `tests/unit/module_graph_test.ts` pins it.
+ *
  * @module
  */
-import process from "node:process";
-import { parseArgs } from "node:util";
-import { loadConfiguration } from "./config/mod.ts";
 import { EXIT, UserError } from "./exit_status.ts";
-import { renderStep } from "./render/mod.ts";
-import { renderedYaml } from "./render/yaml.ts";
 import { VERSION } from "./version.ts";
 
 const USAGE = `usage: kubernetes-buildkite-plugin <command>
@@ -31,6 +29,11 @@ type Env = Record<string, string | undefined>;
 
 /** `render`: the objects of the step described by `env`, as YAML documents or a JSON List. */
 export async function render(env: Env, output: "yaml" | "json"): Promise<string> {
+  const [{ loadConfiguration }, { renderStep }, { renderedYaml }] = await Promise.all([
+    import("./config/mod.ts"),
+    import("./render/mod.ts"),
+    import("./render/yaml.ts"),
+  ]);
   const config = loadConfiguration(env);
   for (const warning of config.warnings) console.error(`kubernetes plugin: warning: ${warning}`);
   if (config.options["use-agent-node-affinity"]) {
@@ -48,6 +51,10 @@ async function main(argv: string[], env: Env): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case "render": {
+      const [{ parseArgs }, { default: process }] = await Promise.all([
+        import("node:util"),
+        import("node:process"),
+      ]);
       let values: { output?: string };
       try {
         ({ values } = parseArgs({
@@ -93,7 +100,7 @@ async function main(argv: string[], env: Env): Promise<number> {
 if (import.meta.main) {
   let status: number;
   try {
-    status = await main(process.argv.slice(2), process.env);
+    status = await main(Deno.args, Deno.env.toObject());
   } catch (error) {
     if (error instanceof UserError) {
       console.error(`kubernetes plugin: ${error.message}`);
@@ -103,5 +110,5 @@ if (import.meta.main) {
       status = EXIT.internal.code;
     }
   }
-  process.exit(status);
+  Deno.exit(status);
 }

@@ -119,7 +119,7 @@ export async function run(env: Env): Promise<number> {
 
   const config = loadConfiguration(env);
   for (const warning of config.warnings) await output.note(`warning: ${warning}`);
-  const access = loadClusterAccess(env);
+  const access = await loadClusterAccess(env);
   const namespace = resolveNamespace(config.options.namespace, access);
   const api = new Api(access);
   // On standard error, which the agent shows too, so tests reading the log are not disturbed.

@@ -14,7 +14,6 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import { Buffer } from "node:buffer";
-import YAML from "yaml";
 import { UserError } from "../exit_status.ts";
 
 /** The pod's service account files, when the program runs in a pod. */
@@ -68,10 +67,13 @@ function readText(path: string, what: string): string {
   }
 }
 
+/** The YAML reader, loaded only when a kubeconfig file is read (a pod's access needs none). */
+let parseYaml: ((text: string) => unknown) | undefined;
+
 function parseKubeconfig(path: string): KubeconfigFile {
   let parsed: Record<string, unknown>;
   try {
-    parsed = YAML.parse(readText(path, "the kubeconfig")) ?? {};
+    parsed = (parseYaml!(readText(path, "the kubeconfig")) ?? {}) as Record<string, unknown>;
   } catch (error) {
     if (error instanceof UserError) throw error;
     throw new UserError(`the kubeconfig ${path} is not valid YAML: ${(error as Error).message}`);
@@ -209,7 +211,7 @@ function authProviderCredentials(
 }
 
 /** How to reach the cluster of the kubeconfig files' current context. */
-function fromKubeconfig(paths: string[], source: ConfigSource): ClusterAccess {
+function fromKubeconfigFiles(paths: string[], source: ConfigSource): ClusterAccess {
   const files = paths.map(parseKubeconfig);
   // As kubectl merges: the first file to name an entry wins, and the first current-context.
   const find = <T>(kind: "clusters" | "users" | "contexts", name: string) => {
@@ -307,14 +309,18 @@ function inCluster(env: Record<string, string | undefined>, dir: string): Cluste
  * How to reach the cluster: `KUBECONFIG` (a `:`-separated list), else the pod's service
  * account when running in one, else `~/.kube/config`.
  */
-export function loadClusterAccess(
+export async function loadClusterAccess(
   env: Record<string, string | undefined>,
   options: { serviceAccountDir?: string } = {},
-): ClusterAccess {
+): Promise<ClusterAccess> {
   const serviceAccountDir = options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
+  const fromKubeconfig = async (paths: string[], source: ConfigSource) => {
+    parseYaml ??= (await import("yaml")).parse;
+    return fromKubeconfigFiles(paths, source);
+  };
   try {
     if (env.KUBECONFIG) {
-      return fromKubeconfig(env.KUBECONFIG.split(":").filter(Boolean), "KUBECONFIG");
+      return await fromKubeconfig(env.KUBECONFIG.split(":").filter(Boolean), "KUBECONFIG");
     }
     if (env.KUBERNETES_SERVICE_HOST) {
       try {
@@ -332,7 +338,7 @@ export function loadClusterAccess(
         "no Kubernetes cluster configured: set KUBECONFIG, run the agent in a pod with a service account, or create ~/.kube/config",
       );
     }
-    return fromKubeconfig([home], "~/.kube/config");
+    return await fromKubeconfig([home], "~/.kube/config");
   } catch (error) {
     if (error instanceof UserError) throw error;
     throw new UserError(`cannot load the Kubernetes configuration: ${(error as Error).message}`);

@@ -48,14 +48,14 @@ Deno.test("KUBECONFIG wins over ~/.kube/config; the server loses its trailing sl
   const home = dir();
   Deno.mkdirSync(`${home}/.kube`);
   kubeconfig(`${home}/.kube`, { namespace: "from-home", user: { token: "home" } });
-  const fromEnv = loadClusterAccess({
+  const fromEnv = await loadClusterAccess({
     KUBECONFIG: kubeconfig(dir(), { namespace: "from-env" }),
     HOME: home,
   });
   assert.equal(fromEnv.source, "KUBECONFIG");
   assert.equal(fromEnv.server, "https://127.0.0.1:6443");
   assert.equal(resolveNamespace(undefined, fromEnv), "from-env");
-  const fromHome = loadClusterAccess({ HOME: home });
+  const fromHome = await loadClusterAccess({ HOME: home });
   assert.equal(fromHome.source, "~/.kube/config");
   assert.deepEqual((await fromHome.credentials()).headers, { Authorization: "Bearer home" });
 });
@@ -68,21 +68,21 @@ Deno.test("several KUBECONFIG files merge as kubectl merges them: the first name
     YAML.stringify({ users: [{ name: "u", user: { token: "first" } }] }),
   );
   const second = kubeconfig(at, { user: { token: "second" }, namespace: "ns" }, "second");
-  const access = loadClusterAccess({ KUBECONFIG: `${first}:${second}` });
+  const access = await loadClusterAccess({ KUBECONFIG: `${first}:${second}` });
   assert.deepEqual((await access.credentials()).headers, { Authorization: "Bearer first" });
   assert.equal(access.namespace, "ns");
 });
 
-Deno.test("the namespace: the option, else the context's, else default", () => {
+Deno.test("the namespace: the option, else the context's, else default", async () => {
   assert.equal(
     resolveNamespace(
       "ci",
-      loadClusterAccess({ KUBECONFIG: kubeconfig(dir(), { namespace: "ns" }) }),
+      await loadClusterAccess({ KUBECONFIG: kubeconfig(dir(), { namespace: "ns" }) }),
     ),
     "ci",
   );
   assert.equal(
-    resolveNamespace(undefined, loadClusterAccess({ KUBECONFIG: kubeconfig(dir(), {}) })),
+    resolveNamespace(undefined, await loadClusterAccess({ KUBECONFIG: kubeconfig(dir(), {}) })),
     "default",
   );
 });
@@ -92,7 +92,7 @@ Deno.test("CA, client certificate and key from files relative to the kubeconfig,
   Deno.mkdirSync(`${at}/pki`);
   Deno.writeTextFileSync(`${at}/pki/ca.crt`, CA);
   Deno.writeTextFileSync(`${at}/pki/client.crt`, "client cert");
-  const access = loadClusterAccess({
+  const access = await loadClusterAccess({
     KUBECONFIG: kubeconfig(at, {
       cluster: { "certificate-authority": "pki/ca.crt", "tls-server-name": "kubernetes" },
       user: {
@@ -110,8 +110,8 @@ Deno.test("CA, client certificate and key from files relative to the kubeconfig,
   assert.deepEqual(credentials.headers, {});
 });
 
-Deno.test("insecure-skip-tls-verify turns verification off", () => {
-  const access = loadClusterAccess({
+Deno.test("insecure-skip-tls-verify turns verification off", async () => {
+  const access = await loadClusterAccess({
     KUBECONFIG: kubeconfig(dir(), { cluster: { "insecure-skip-tls-verify": true } }),
   });
   assert.equal(access.verify, false);
@@ -120,7 +120,7 @@ Deno.test("insecure-skip-tls-verify turns verification off", () => {
 Deno.test("a tokenFile is read for each request, so a rotated token is used", async () => {
   const at = dir();
   Deno.writeTextFileSync(`${at}/token`, "one\n");
-  const access = loadClusterAccess({
+  const access = await loadClusterAccess({
     KUBECONFIG: kubeconfig(at, { user: { tokenFile: "token" } }),
   });
   assert.deepEqual((await access.credentials()).headers, { Authorization: "Bearer one" });
@@ -129,7 +129,7 @@ Deno.test("a tokenFile is read for each request, so a rotated token is used", as
 });
 
 Deno.test("basic auth", async () => {
-  const access = loadClusterAccess({
+  const access = await loadClusterAccess({
     KUBECONFIG: kubeconfig(dir(), { user: { username: "admin", password: "s3cret" } }),
   });
   assert.deepEqual((await access.credentials()).headers, {
@@ -162,7 +162,7 @@ Deno.test("an exec credential plugin is run once and its credential kept until i
     token: "from-exec",
     expirationTimestamp: new Date(Date.now() + 3600_000).toISOString(),
   });
-  const access = loadClusterAccess({
+  const access = await loadClusterAccess({
     KUBECONFIG: kubeconfig(at, {
       user: {
         exec: {
@@ -190,7 +190,7 @@ Deno.test("an expired exec credential is renewed; a client certificate from exec
     clientKeyData: "exec key",
     expirationTimestamp: new Date(Date.now() - 1000).toISOString(),
   });
-  const access = loadClusterAccess({
+  const access = await loadClusterAccess({
     KUBECONFIG: kubeconfig(at, { user: { exec: { command: plugin } } }),
   });
   const credentials = await access.credentials();
@@ -204,7 +204,7 @@ Deno.test("a failing exec plugin is a clear error", async () => {
   const at = dir();
   Deno.writeTextFileSync(`${at}/broken`, "#!/bin/sh\necho 'error: not logged in' >&2\nexit 1\n");
   Deno.chmodSync(`${at}/broken`, 0o755);
-  const access = loadClusterAccess({
+  const access = await loadClusterAccess({
     KUBECONFIG: kubeconfig(at, { user: { exec: { command: `${at}/broken` } } }),
   });
   await assert.rejects(
@@ -221,7 +221,7 @@ Deno.test("an auth-provider user is handled by client-node", async () => {
   const idToken = `${part({ alg: "none" })}.${
     part({ exp: Math.floor(Date.now() / 1000) + 3600 })
   }.sig`;
-  const access = loadClusterAccess({
+  const access = await loadClusterAccess({
     KUBECONFIG: kubeconfig(dir(), {
       user: {
         "auth-provider": {
@@ -238,7 +238,7 @@ Deno.test("in a pod: the service account's token (read for each request), CA and
   Deno.writeTextFileSync(`${account}/token`, "sa-token-1");
   Deno.writeTextFileSync(`${account}/ca.crt`, CA);
   Deno.writeTextFileSync(`${account}/namespace`, "buildkite\n");
-  const access = loadClusterAccess(
+  const access = await loadClusterAccess(
     { KUBERNETES_SERVICE_HOST: "10.0.0.1", KUBERNETES_SERVICE_PORT: "443", HOME: dir() },
     { serviceAccountDir: account },
   );
@@ -249,7 +249,7 @@ Deno.test("in a pod: the service account's token (read for each request), CA and
   assert.deepEqual((await access.credentials()).headers, { Authorization: "Bearer sa-token-1" });
   Deno.writeTextFileSync(`${account}/token`, "sa-token-2");
   assert.deepEqual((await access.credentials()).headers, { Authorization: "Bearer sa-token-2" });
-  const v6 = loadClusterAccess({ KUBERNETES_SERVICE_HOST: "fd00::1", HOME: dir() }, {
+  const v6 = await loadClusterAccess({ KUBERNETES_SERVICE_HOST: "fd00::1", HOME: dir() }, {
     serviceAccountDir: account,
   });
   assert.equal(v6.server, "https://[fd00::1]:443");
@@ -275,9 +275,9 @@ const broken: [string, () => string, RegExp][] = [
   ],
 ];
 for (const [name, path, message] of broken) {
-  Deno.test(`a kubeconfig problem is a clear error: ${name}`, () => {
+  Deno.test(`a kubeconfig problem is a clear error: ${name}`, async () => {
     const kubeconfigPath = path();
-    assert.throws(
+    await assert.rejects(
       () => loadClusterAccess(kubeconfigPath ? { KUBECONFIG: kubeconfigPath } : { HOME: dir() }),
       (error: unknown) => error instanceof UserError && message.test(error.message),
     );
