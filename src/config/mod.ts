@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { posix } from "node:path";
 import type { z } from "zod";
 import { UserError } from "../exit_status.ts";
 import { parseQuantity } from "./quantity.ts";
@@ -194,6 +195,7 @@ function crossCheck(options: Options, step: Step, origins: Record<string, string
       'option `mount-buildkite-agent: true` needs the checkout container, which `init-image: ""` disables',
     );
   }
+  problems.push(...workdirProblems(options, step, origins));
   const mounts = [
     ...(options["mount-hostpath"] ?? []).map((spec) => ["mount-hostpath", spec.split(":")[1]]),
     ...(options["mount-secret"] ?? []).map((spec) => ["mount-secret", spec.split(":")[1]]),
@@ -216,6 +218,44 @@ function crossCheck(options: Options, step: Step, origins: Record<string, string
 /** A mount path as Kubernetes compares them: `/data/` and `/data` are one path. */
 export function mountPathKey(path: string): string {
   return path.replace(/\/+$/, "") || "/";
+}
+
+/** Whether the absolute `path` is `directory` or inside it. */
+export function pathWithin(path: string, directory: string): boolean {
+  const [inner, outer] = [path, directory].map((each) => mountPathKey(posix.normalize(each)));
+  return outer === "/" || inner === outer || inner.startsWith(`${outer}/`);
+}
+
+/**
+ * Whether the checkout is mounted at `workdir`: the bash plugins' contract, the checkout at
+ * `workdir`. A directory in the checkout already is the checkout; without a checkout
+ * container (`init-image: ""`) there is none, and `workdir` is only the working directory.
+ */
+export function checkoutMountedAtWorkdir(options: Options, step: Step): boolean {
+  return options.workdir !== undefined && options["init-image"] !== "" &&
+    !pathWithin(options.workdir, step.checkoutPath);
+}
+
+/** What keeps the checkout from being mounted at `workdir`. */
+function workdirProblems(options: Options, step: Step, origins: Record<string, string>): string[] {
+  if (!checkoutMountedAtWorkdir(options, step)) return [];
+  const where = `option \`workdir\` (from ${origins.workdir ?? "the configuration"})`;
+  const { checkoutPath, buildPath } = step;
+  if (pathWithin(checkoutPath, options.workdir!)) {
+    return [
+      `${where}: "${options.workdir}" holds the checkout directory ${checkoutPath}, which the ` +
+      "checkout mounted at `workdir` would hide; give the checkout directory, a directory in " +
+      "it, or a path outside it",
+    ];
+  }
+  if (!pathWithin(checkoutPath, buildPath)) {
+    return [
+      `${where}: "${options.workdir}" gets the checkout mounted from the build volume, but the ` +
+      `checkout directory (BUILDKITE_BUILD_CHECKOUT_PATH=${checkoutPath}) is outside the build ` +
+      `directory (BUILDKITE_BUILD_PATH=${buildPath}); give a checkout directory inside it`,
+    ];
+  }
+  return [];
 }
 
 /** Reads, merges and validates a step's whole configuration from a hook's environment. */

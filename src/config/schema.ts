@@ -153,7 +153,9 @@ export const optionsSchema = z.strictObject({
       "Copy the affinity, tolerations and nodeSelector of the agent's own pod (found at run time).",
     ),
   "workdir": z.string().regex(ABSOLUTE_PATH, { error: "must be an absolute path" }).optional()
-    .describe("Working directory of the step container (default: the checkout directory)."),
+    .describe(
+      "Working directory of the step container, with the checkout mounted there (default: the checkout directory).",
+    ),
   "patch": z.string().optional()
     .describe("A jsonnet function `function(job) ...` applied to the finished Job, last."),
   "pod-spec-patch": z.record(z.string(), z.unknown()).optional()

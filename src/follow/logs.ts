@@ -1,11 +1,12 @@
 /**
  * A container's log, streamed live and resumed after a dropped connection with `sinceTime`
  * and timestamps, so that no line is lost or repeated; read to its last line after the
- * container ends.
+ * container ends. Lines the kubelet no longer serves (a rotated log file) are said missing.
  *
  * @module
  */
 import { type Api, ApiError } from "../kube/client.ts";
+import { Output } from "../report.ts";
 import { sleep } from "./informer.ts";
 
 /** A kubelet timestamp: the whole seconds since the epoch, and the nanoseconds past them. */
@@ -14,6 +15,25 @@ export interface LogTime {
   second: number;
   /** Nanoseconds past `second`. */
   nanos: number;
+}
+
+/** A time as the kubelet writes it: `2026-11-27T10:00:00.123456789Z`. */
+export function formatTimestamp(time: LogTime): string {
+  const second = new Date(time.second * 1000).toISOString().slice(0, 19);
+  return `${second}.${String(time.nanos).padStart(9, "0")}Z`;
+}
+
+/**
+ * Where a resumed stream went on from later than the last line shown: the kubelet no longer
+ * had that line, so lines written after it may be lost.
+ */
+export interface LogGap {
+  /** The time of the last line shown. */
+  after: LogTime;
+  /** Whether that line's newline was shown: if not, the build log is inside a line. */
+  afterComplete: boolean;
+  /** The time of the first line the resumed stream showed; undefined when it showed none. */
+  before?: LogTime;
 }
 
 const code = (character: string) => character.charCodeAt(0);
@@ -167,6 +187,12 @@ function newLine(): Line {
  * timestamp: that line began before the resumed second, before what was shown last, and was
  * shown; it is skipped. A replayed line shown in part is skipped as far as it was shown, and
  * shown from there.
+ *
+ * The kubelet serves only the container's current log file: a stream resumed after the file
+ * was rotated starts past what was shown, and what was written to the rotated file after it
+ * is not served. A resumed stream always replays the last line shown (it is stamped at
+ * `sinceTime` or later) unless that line is gone with a rotated file, so a first line that
+ * is not one shown, or no line at all, is such a gap; `takeGap` tells of it.
  */
 export class LogCursor {
   /** The lines shown lately, in order. */
@@ -177,6 +203,7 @@ export class LogCursor {
   #replay: ShownLine[] = [];
   #replayed = 0;
   #line: Line = newLine();
+  #gap: LogGap | undefined;
 
   /** The query that resumes after the bytes shown so far; bytes read and not shown come again. */
   resume(): { sinceTime?: string } {
@@ -229,8 +256,22 @@ export class LogCursor {
 
   /** What is left to show when the whole log has been read: a last line without newline. */
   end(): Uint8Array {
-    if (this.#line.stage === "timestamp" && this.#line.heldLength === 0) return NOTHING;
-    return this.take(NEWLINE_BYTES);
+    const rest = this.#line.stage === "timestamp" && this.#line.heldLength === 0
+      ? NOTHING
+      : this.take(NEWLINE_BYTES);
+    // A resumed log that ends before any line of it was stamped had lost the last line shown.
+    this.#endReplay();
+    return rest;
+  }
+
+  /**
+   * The gap `take` or `end` found since this was last asked, once: it lies before what they
+   * returned, since nothing of a resumed stream is shown before its first stamped line.
+   */
+  takeGap(): LogGap | undefined {
+    const gap = this.#gap;
+    this.#gap = undefined;
+    return gap;
   }
 
   #hold(bytes: Uint8Array): void {
@@ -260,7 +301,7 @@ export class LogCursor {
     if (line.candidates.length > 0) {
       line.stage = "probe";
     } else {
-      this.#replay = [];
+      this.#endReplay(time);
       line.stage = "show";
     }
     // A line of nothing but a timestamp ends here; else its content follows the space.
@@ -291,6 +332,18 @@ export class LogCursor {
     return this.#replay.flatMap((shown, index) => stamped(shown) ? [index] : []);
   }
 
+  /**
+   * Lines from here on are new, the first of them stamped `next` (none when the log ended);
+   * a resumed stream that replayed none of what was shown had lost the last line shown.
+   */
+  #endReplay(next?: LogTime): void {
+    const last = this.#replay.at(-1);
+    if (this.#replayed === 0 && last !== undefined) {
+      this.#gap = { after: last.time, afterComplete: last.complete, before: next };
+    }
+    this.#replay = [];
+  }
+
   #probe(chunk: Uint8Array, at: number): number {
     const line = this.#line;
     const target = Math.max(...line.candidates.map((index) => needed(this.#replay[index])));
@@ -310,7 +363,7 @@ export class LogCursor {
     const start = concat(line.held);
     const match = line.candidates.find((index) => isShown(this.#replay[index], start, ended));
     if (match === undefined) {
-      this.#replay = [];
+      this.#endReplay(line.time);
       line.stage = "show";
       return;
     }
@@ -452,6 +505,14 @@ export async function followLog(options: FollowLogOptions): Promise<LogEnd> {
   const { api, progress, signal } = options;
   const path = `/api/v1/namespaces/${options.namespace}/pods/${options.pod}/log`;
   const cursor = new LogCursor();
+  const notes = new Output(options.write);
+  /** Tells the build log, where it happened, of lines the kubelet no longer had. */
+  const tellGap = async () => {
+    const gap = cursor.takeGap();
+    if (!gap) return;
+    if (!gap.afterComplete) await options.write(NEWLINE_BYTES);
+    await notes.note(gapMessage(options.container, gap));
+  };
   let delayMs = 100;
   await Promise.race([progress.started, aborted(signal)]);
   // A followed log is answered with the container's first output (the kubelet's way), so it
@@ -483,6 +544,7 @@ export async function followLog(options: FollowLogOptions): Promise<LogEnd> {
               delayMs = 100;
               return options.write(bytes);
             },
+            tellGap,
             waitMs: options.partialLineWaitMs ?? PARTIAL_LINE_WAIT_MS,
           });
         } finally {
@@ -491,6 +553,7 @@ export async function followLog(options: FollowLogOptions): Promise<LogEnd> {
         // A partial last line of a finished log is complete; of a live stream, it comes again.
         if (final) {
           const rest = cursor.end();
+          await tellGap();
           if (rest.length > 0) await options.write(rest);
         }
         cleanEnd = true;
@@ -521,6 +584,14 @@ export async function followLog(options: FollowLogOptions): Promise<LogEnd> {
   }
 }
 
+/** What the build log says of a gap: when, and why the kubelet no longer had those lines. */
+function gapMessage(container: string, gap: LogGap): string {
+  const until = gap.before ? ` and before ${formatTimestamp(gap.before)}` : "";
+  return `lines of ${container} written after ${formatTimestamp(gap.after)}${until} may be ` +
+    "missing: the log stream was resumed after the kubelet rotated its log file, and it serves " +
+    "only the current file";
+}
+
 const WAITED: unique symbol = Symbol("waited");
 
 /**
@@ -530,7 +601,11 @@ const WAITED: unique symbol = Symbol("waited");
 async function showStream(
   body: AsyncIterable<Uint8Array>,
   cursor: LogCursor,
-  { write, waitMs }: { write: (bytes: Uint8Array) => Promise<void>; waitMs: number },
+  { write, tellGap, waitMs }: {
+    write: (bytes: Uint8Array) => Promise<void>;
+    tellGap: () => Promise<void>;
+    waitMs: number;
+  },
 ): Promise<void> {
   const chunks = body[Symbol.asyncIterator]();
   let next = chunks.next();
@@ -557,6 +632,7 @@ async function showStream(
       const wasHolding = cursor.holding;
       const shown = cursor.take(result.value);
       if (cursor.holding && (!wasHolding || shown.length > 0)) heldSince = Date.now();
+      await tellGap();
       if (shown.length > 0) await write(shown);
       next = chunks.next();
     }

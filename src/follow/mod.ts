@@ -253,7 +253,7 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
     }),
     new Informer<V1Pod>(api, {
       path: paths.pods(namespace),
-      labelSelector: `batch.kubernetes.io/controller-uid=${uid}`,
+      labelSelector: `controller-uid=${uid}`, // on every version (batch.kubernetes.io/: 1.27+)
       signal: stop.signal,
       log: options.debug,
       onContact,

@@ -15,7 +15,8 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from "@kubernetes/client-node";
-import { type Configuration, mountPathKey } from "../config/mod.ts";
+import { posix } from "node:path";
+import { checkoutMountedAtWorkdir, type Configuration, mountPathKey } from "../config/mod.ts";
 import { UserError } from "../exit_status.ts";
 import { annotations, jobName, labels } from "./names.ts";
 import { escapeDollars, splitEnvironment } from "./secret.ts";
@@ -147,16 +148,22 @@ const BUILT_IN_MOUNTS: Record<string, string> = {
   "buildkite-agent": "buildkite-agent (`mount-buildkite-agent`)",
 };
 
+/** What a mount of the plugin's holds, for messages: the build volume's checkout is `workdir`'s. */
+function describeMount(mount: V1VolumeMount): string {
+  if (mount.name === "build" && mount.subPath !== undefined) return "the checkout (`workdir`)";
+  return BUILT_IN_MOUNTS[mount.name] ?? mount.name;
+}
+
 /** The Kubernetes API refuses two mounts at one path: say so before, naming the option. */
 function refuseMountsOver(builtIn: V1VolumeMount[], options: Record<string, V1VolumeMount[]>) {
-  const taken = new Map(builtIn.map((mount) => [mountPathKey(mount.mountPath), mount.name]));
+  const taken = new Map(builtIn.map((mount) => [mountPathKey(mount.mountPath), mount]));
   for (const [option, mounts] of Object.entries(options)) {
     for (const { mountPath } of mounts) {
-      const volume = taken.get(mountPathKey(mountPath));
-      if (volume === undefined) continue;
+      const mount = taken.get(mountPathKey(mountPath));
+      if (mount === undefined) continue;
       throw new UserError(
         `option \`${option}\` mounts ${mountPath}, where the plugin mounts ${
-          BUILT_IN_MOUNTS[volume] ?? volume
+          describeMount(mount)
         }; choose another path`,
       );
     }
@@ -262,6 +269,13 @@ export function buildManifest(config: Configuration, placement: Placement = {}):
   }
 
   const stepMounts = [...sharedMounts];
+  if (checkoutMountedAtWorkdir(config.options, step)) {
+    stepMounts.push({
+      name: "build",
+      mountPath: mountPathKey(posix.normalize(options.workdir!)),
+      subPath: posix.relative(step.buildPath, step.checkoutPath),
+    });
+  }
   if (mountAgent) {
     stepMounts.push({
       name: "buildkite-agent",

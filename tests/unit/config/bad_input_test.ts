@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { loadConfiguration } from "../../../src/config/mod.ts";
 import { EXIT, UserError } from "../../../src/exit_status.ts";
 import { renderStep } from "../../../src/render/mod.ts";
-import { hookEnv, JOB_ENV } from "../helpers.ts";
+import { hookEnv, JOB_ENV, withJobEnvFile } from "../helpers.ts";
 
 type Case = {
   name: string;
@@ -188,6 +188,12 @@ const cases: Case[] = [
     message: /option `workdir` .*"src" must be an absolute path/,
   },
   {
+    name: "workdir holding the checkout directory, which the checkout mounted there would hide",
+    plugin: { ...image, workdir: "/buildkite/" },
+    message:
+      /option `workdir` .*"\/buildkite\/" holds the checkout directory \/buildkite\/builds\/agent-1\/acme\/my-app, which the checkout mounted at `workdir` would hide; give the checkout directory, a directory in it, or a path outside it/,
+  },
+  {
     name: "build path host path relative",
     plugin: { ...image, "build-path-host-path": "builds" },
     message: /option `build-path-host-path` .*must be an absolute path/,
@@ -284,6 +290,24 @@ for (const { name, plugin, env, message } of cases) {
   });
 }
 
+Deno.test("bad input: workdir with the pipeline's checkout directory outside the build volume", () => {
+  const environment = withJobEnvFile({ BUILDKITE_BUILD_CHECKOUT_PATH: "/checkout" }, {
+    BUILDKITE_PLUGIN_CONFIGURATION: JSON.stringify({ ...image, workdir: "/src" }),
+  });
+  assert.throws(
+    () => loadConfiguration(environment),
+    (error: unknown) => {
+      assert.ok(error instanceof UserError, `expected a UserError, got ${error}`);
+      assert.match(
+        error.message,
+        /option `workdir` .*"\/src" gets the checkout mounted from the build volume, but the checkout directory \(BUILDKITE_BUILD_CHECKOUT_PATH=\/checkout\) is outside the build directory \(BUILDKITE_BUILD_PATH=\/buildkite\/builds\)/,
+      );
+      assert.equal(error.exitStatus, EXIT.config.code);
+      return true;
+    },
+  );
+});
+
 const renderCases: {
   name: string;
   plugin: Record<string, unknown>;
@@ -301,6 +325,12 @@ const renderCases: {
     plugin: { ...image, "mount-secret": "creds:/buildkite/builds/" },
     message:
       /option `mount-secret` mounts \/buildkite\/builds\/, where the plugin mounts the build directory/,
+  },
+  {
+    name: "mount-secret over the checkout at workdir",
+    plugin: { ...image, workdir: "/src", "mount-secret": "creds:/src/" },
+    message:
+      /option `mount-secret` mounts \/src\/, where the plugin mounts the checkout \(`workdir`\); choose another path/,
   },
   {
     name: "patch syntax error",

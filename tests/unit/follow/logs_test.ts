@@ -418,3 +418,93 @@ Deno.test("bytes that are not UTF-8 reach the build log as the container wrote t
   assert.equal(await follow(api, step.progress, (bytes) => written.push(...bytes)), "complete");
   assert.deepEqual(written, content);
 });
+
+Deno.test("a resumed log that starts after the last line shown tells when lines may be missing", () => {
+  const cursor = new LogCursor();
+  feed(cursor, ["2026-11-27T10:00:00.1Z a", "2026-11-27T10:00:00.2Z b"]);
+  cursor.resume();
+  // The usual replay, from the second before b: nothing missing.
+  assert.deepEqual(feed(cursor, ["2026-11-27T10:00:00.2Z b", "2026-11-27T10:00:03Z c"]), ["c"]);
+  assert.equal(cursor.takeGap(), undefined);
+  cursor.resume();
+  // The kubelet rotated the file holding c and the lines after it: the current one begins later.
+  assert.deepEqual(feed(cursor, ["2026-11-27T10:00:09.5Z x", "2026-11-27T10:00:10Z y"]), [
+    "x",
+    "y",
+  ]);
+  assert.deepEqual(cursor.takeGap(), {
+    after: { second: Date.parse("2026-11-27T10:00:03Z") / 1000, nanos: 0 },
+    afterComplete: true,
+    before: { second: Date.parse("2026-11-27T10:00:09Z") / 1000, nanos: 500_000_000 },
+  });
+  assert.equal(cursor.takeGap(), undefined, "told once");
+});
+
+Deno.test("a replay that starts inside what was shown tells of no missing lines", () => {
+  const cursor = new LogCursor();
+  feed(cursor, ["2026-11-27T10:00:00.1Z a", "2026-11-27T10:00:00.2Z b"]);
+  cursor.resume();
+  // The file was rotated after a: all that followed it is in the current file.
+  assert.deepEqual(feed(cursor, ["2026-11-27T10:00:00.2Z b", "2026-11-27T10:00:00.3Z c"]), ["c"]);
+  assert.equal(cursor.end().length, 0);
+  assert.equal(cursor.takeGap(), undefined);
+});
+
+Deno.test("lines rotated away while the log stream was down are said missing in the build log, where they were", async () => {
+  const cut = new Readable({ read() {} });
+  const step = container();
+  const rotated = "2026-11-27T10:00:07.25Z e\n2026-11-27T10:00:08Z f\n";
+  const { api, queries } = scriptedApi([
+    () => cut,
+    () => {
+      step.end();
+      return chunked(encoder.encode(rotated));
+    },
+    () => chunked(encoder.encode(rotated)),
+  ]);
+  const written: string[] = [];
+  cut.push(encoder.encode("2026-11-27T10:00:00.1Z a\n2026-11-27T10:00:00.2Z b\n"));
+  const end = await follow(api, step.progress, (bytes) => {
+    written.push(decoder.decode(bytes));
+    if (written.join("") === "a\nb\n") cut.destroy(new Error("connection reset"));
+  });
+  assert.equal(end, "complete");
+  assert.equal(
+    written.join(""),
+    "a\nb\nkubernetes plugin: lines of step written after 2026-11-27T10:00:00.200000000Z and " +
+      "before 2026-11-27T10:00:07.250000000Z may be missing: the log stream was resumed after " +
+      "the kubelet rotated its log file, and it serves only the current file\ne\nf\n",
+  );
+  assert.deepEqual(queries.map((query) => [query.follow, query.sinceTime]), [
+    [true, undefined],
+    [true, "2026-11-27T09:59:59Z"],
+    [false, "2026-11-27T10:00:07Z"],
+  ]);
+});
+
+Deno.test("a late read of a log whose current file is empty says the lines after the last one shown may be missing", async () => {
+  const cut = new Readable({ read() {} });
+  const step = container();
+  const { api, queries } = scriptedApi([() => cut, () => chunked(new Uint8Array(0))]);
+  const written: string[] = [];
+  cut.push(encoder.encode("2026-11-27T10:00:00.1Z a\n2026-11-27T10:00:00.2Z b"));
+  const end = await follow(api, step.progress, (bytes) => {
+    written.push(decoder.decode(bytes));
+    if (written.join("") === "a\nb") {
+      step.end();
+      cut.destroy(new Error("connection reset"));
+    }
+  }, { partialLineWaitMs: 20 });
+  assert.equal(end, "complete");
+  // b was shown without its newline: the note begins a line of its own.
+  assert.equal(
+    written.join(""),
+    "a\nb\nkubernetes plugin: lines of step written after 2026-11-27T10:00:00.200000000Z may be " +
+      "missing: the log stream was resumed after the kubelet rotated its log file, and it serves " +
+      "only the current file\n",
+  );
+  assert.deepEqual(queries.map((query) => [query.follow, query.sinceTime]), [
+    [true, undefined],
+    [false, "2026-11-27T09:59:59Z"],
+  ]);
+});

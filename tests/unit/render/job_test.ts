@@ -285,7 +285,35 @@ const rows: Row[] = [
     {},
     (job) => assert.equal(step(job).workingDir, "/buildkite/builds/agent-1/acme/my-app"),
   ],
-  ["workdir", { workdir: "/src" }, (job) => assert.equal(step(job).workingDir, "/src")],
+  ["workdir: the checkout mounted there, where the command runs", { workdir: "/src" }, (job) => {
+    assert.equal(step(job).workingDir, "/src");
+    assert.deepEqual(step(job).volumeMounts?.find((mount) => mount.mountPath === "/src"), {
+      name: "build",
+      mountPath: "/src",
+      subPath: "agent-1/acme/my-app",
+    });
+  }],
+  [
+    "workdir in the checkout: only the working directory, the checkout is already there",
+    { workdir: "/buildkite/builds/agent-1/acme/my-app/web/" },
+    (job) => {
+      assert.equal(step(job).workingDir, "/buildkite/builds/agent-1/acme/my-app/web/");
+      assert.deepEqual(step(job).volumeMounts?.map((mount) => mount.mountPath), [
+        "/buildkite/builds",
+        "/usr/local/bin/buildkite-agent",
+      ]);
+    },
+  ],
+  [
+    "workdir without a checkout container: only the working directory, nothing mounted over it",
+    { workdir: "/app", "init-image": "", "mount-buildkite-agent": false },
+    (job) => {
+      assert.equal(step(job).workingDir, "/app");
+      assert.deepEqual(step(job).volumeMounts?.map((mount) => mount.mountPath), [
+        "/buildkite/builds",
+      ]);
+    },
+  ],
   ["patch", {
     patch: "function(job) job + {spec+: {template+: {spec+: {priorityClassName: 'ci'}}}}",
   }, (job) => {
