@@ -191,6 +191,10 @@ export const optionsSchema = z.strictObject({
     .describe(
       "Seconds of `ErrImagePull`/`ImagePullBackOff`/`CreateContainerConfigError` before the step fails.",
     ),
+  "pod-creation-grace": seconds().default(60)
+    .describe(
+      "Seconds the Job may fail to create its pod (`FailedCreate`: quota, an admission webhook, a ServiceAccount being created) before the step fails; a PodSecurity violation or a pod the API server finds invalid fails at once.",
+    ),
   "agent-checkout": z.boolean().default(false)
     .describe(
       "Also check the repository out on the agent (the pod always checks out; by default the agent skips it).",
