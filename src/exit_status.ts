@@ -43,22 +43,23 @@ export const EXIT = {
     meaning:
       "A container could not be created (`CreateContainerConfigError`: missing Secret, ConfigMap or key; `CreateContainerError`) or a volume could not be mounted (`FailedMount`: a missing Secret or claim) beyond `image-pull-grace`.",
   },
-  /** The pod was not scheduled or not started within `pending-timeout`. */
+  /** The pod was not scheduled, started, resumed or replaced within `pending-timeout`. */
   pending: {
     code: 94,
-    meaning: "The pod stayed unschedulable or unstarted beyond `pending-timeout`.",
+    meaning:
+      "The pod stayed unschedulable or unstarted beyond `pending-timeout`; or the Job was suspended from outside (Kueue) and not resumed, or a lost pod with retries left was not replaced, within it.",
   },
-  /** The Job never got a pod (`FailedCreate`, e.g. a missing ServiceAccount or quota). */
+  /** The Job never got a pod (`FailedCreate` beyond `pod-creation-grace`, or one no retry heals). */
   noPod: {
     code: 95,
     meaning:
-      "The Job could not create its pod (`FailedCreate`: missing ServiceAccount, quota, admission).",
+      "The Job could not create its pod (`FailedCreate`: missing ServiceAccount, quota, admission) beyond `pod-creation-grace`, or at once for a PodSecurity violation or a pod the API server finds invalid.",
   },
   /** The pod or Job was deleted from outside, or Kubernetes stopped the pod, before it finished. */
   lost: {
     code: 96,
     meaning:
-      "The pod or Job was deleted from outside, or Kubernetes stopped the pod (eviction, preemption, node shutdown), before the step finished.",
+      "The pod or Job was deleted from outside, or Kubernetes stopped the pod (eviction, preemption, node shutdown), before the step finished, and the Job had no retry left.",
   },
   /** The plugin could not follow the step: watching was refused, the API stayed unreachable, or it failed. */
   internal: {

@@ -160,6 +160,7 @@ export async function run(env: Env): Promise<number> {
       limits: {
         pendingTimeoutMs: config.options["pending-timeout"] * 1000,
         imagePullGraceMs: config.options["image-pull-grace"] * 1000,
+        podCreationGraceMs: config.options["pod-creation-grace"] * 1000,
         stepContainer: STEP_CONTAINER,
       },
       unreachableBudgetMs: config.options["api-unreachable-timeout"] * 1000,

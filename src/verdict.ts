@@ -42,6 +42,8 @@ export interface Limits {
   pendingTimeoutMs: number;
   /** `image-pull-grace` in ms. */
   imagePullGraceMs: number;
+  /** `pod-creation-grace` in ms. */
+  podCreationGraceMs: number;
   /** The name of the step's container. */
   stepContainer: string;
 }
@@ -75,6 +77,9 @@ export type Verdict =
     stuck: boolean;
   };
 
+/** A verdict that ends the step. */
+type FinalVerdict = Extract<Verdict, { done: true }>;
+
 const FAIL_AT_ONCE = new Set(["InvalidImageName", "ErrImageNeverPull"]);
 
 const SIGNALS: Record<number, string> = {
@@ -88,6 +93,20 @@ const SIGNALS: Record<number, string> = {
   14: "SIGALRM",
   15: "SIGTERM",
 };
+
+/**
+ * `FailedCreate` causes no retry can heal: the API server refuses the same pod template the
+ * same way every time, so the step fails at once rather than after `pod-creation-grace`.
+ * Anything else may heal while the Job controller retries: a quota freed by other pods, an
+ * admission webhook that timed out, a ServiceAccount being created.
+ */
+const UNHEALABLE_CREATE_FAILURES = [
+  // PodSecurity admission: the namespace enforces a level the pod's security settings break.
+  /violates PodSecurity/,
+  // The API server's validation (422 Invalid, `Pod "…" is invalid: …` with field errors such as
+  // `Invalid value` or `Forbidden`), e.g. a LimitRange's default limit below the step's request.
+  / is invalid: /,
+];
 
 /** How long a deleted pod waits for the Job's conditions to explain it. */
 const DELETION_GRACE_MS = 2000;
@@ -151,6 +170,19 @@ function seconds(ms: number): string {
   return `${Math.round(ms / 1000)}s`;
 }
 
+/**
+ * A time the API server stamped (an Event's, a condition's) on the follower's clock: its
+ * distance from the Job's `creationTimestamp`, both by the server's clock, added to the moment
+ * of submission. The two clocks may be any distance apart; a duration on one clock is sound.
+ * Both stamps have whole seconds, so the result is within a second or so.
+ */
+function localTime(observation: Observation, stamp: Date | string | undefined): number | undefined {
+  const created = observation.job?.metadata?.creationTimestamp;
+  if (stamp === undefined || created === undefined) return undefined;
+  const offset = new Date(stamp).getTime() - new Date(created).getTime();
+  return Number.isNaN(offset) ? undefined : observation.submittedAt + Math.max(0, offset);
+}
+
 /** The `FailedMount` key of `firstSeen` for a pod. */
 export function mountKey(podName: string): string {
   return `${podName}/mount`;
@@ -188,27 +220,178 @@ function failedMount(
 }
 
 /**
- * A pod that Kubernetes stopped (an eviction through the Eviction API or by node pressure,
- * a preemption, a node shutdown: the `DisruptionTarget` condition or `reason: Evicted`):
- * the step was lost, not failed by its command, whatever signal ended the container.
+ * The Job cannot create its pod (`FailedCreate` Events): the Job controller retries with
+ * back-off, so a cause that may heal waits `pod-creation-grace` from the first such Event, and
+ * one that cannot fails at once; either way with 95 and the latest message.
  */
-function disruptedVerdict(pod: V1Pod): Verdict | undefined {
+function failedCreate(
+  observation: Observation,
+  limits: Limits,
+): FinalVerdict | { done: false; recheckAt: number } | undefined {
+  const events = observation.jobEvents.filter((e) => e.reason === "FailedCreate")
+    .sort((a, b) => eventTime(a, "last") - eventTime(b, "last"));
+  const latest = events.at(-1);
+  if (!latest) return undefined;
+  const message = latest.message ?? "FailedCreate";
+  const diagnosis = [{ reason: "FailedCreate", message: latest.message }];
+  if (UNHEALABLE_CREATE_FAILURES.some((pattern) => pattern.test(message))) {
+    return {
+      done: true,
+      exitStatus: EXIT.noPod.code,
+      summary: `The Job cannot create its pod, and retrying cannot help: ${message}`,
+      diagnosis,
+      stuck: true,
+    };
+  }
+  const first = Math.min(...events.map((e) => eventTime(e, "first")));
+  // An Event without a time (never from a real API server) counts from the submission.
+  const since = localTime(observation, new Date(first)) ?? observation.submittedAt;
+  if (observation.now - since < limits.podCreationGraceMs) {
+    return { done: false, recheckAt: since + limits.podCreationGraceMs };
+  }
+  return {
+    done: true,
+    exitStatus: EXIT.noPod.code,
+    summary: `The Job could not create its pod for ${
+      seconds(observation.now - since)
+    } (pod-creation-grace ${seconds(limits.podCreationGraceMs)}): ${message}`,
+    diagnosis,
+    stuck: true,
+  };
+}
+
+/** An Event's first or last occurrence (ms, server clock); NaN when it carries neither. */
+function eventTime(event: CoreV1Event, which: "first" | "last"): number {
+  const stamp = which === "first"
+    ? event.firstTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp
+    : event.lastTimestamp ?? event.series?.lastObservedTime ?? event.eventTime ??
+      event.firstTimestamp;
+  return stamp === undefined ? NaN : new Date(stamp).getTime();
+}
+
+/**
+ * A Job suspended from outside (`spec.suspend`, as Kueue does to preempt a workload): the Job
+ * controller deletes its pods, which says nothing about the command, and starts a new pod when
+ * the Job is resumed. The plugin resumes a Job it created suspended before following it, so a
+ * suspension seen here is someone else's. It waits for the resumption up to `pending-timeout`
+ * from the suspension (the controller's `Suspended` condition), then fails with 94.
+ */
+function suspended(observation: Observation, limits: Limits): Verdict | undefined {
+  const { job } = observation;
+  if (job?.spec?.suspend !== true || observation.jobDeleted || jobOutcome(job) !== undefined) {
+    return undefined;
+  }
+  const suspension = condition(job, "Suspended");
+  // Until the controller records the suspension, its record's arrival judges again.
+  if (!suspension || limits.pendingTimeoutMs === 0) return { done: false };
+  const since = localTime(observation, suspension.lastTransitionTime) ?? observation.submittedAt;
+  if (observation.now - since < limits.pendingTimeoutMs) {
+    return { done: false, recheckAt: since + limits.pendingTimeoutMs };
+  }
+  return {
+    done: true,
+    exitStatus: EXIT.pending.code,
+    summary: `The Job was suspended (spec.suspend, e.g. by Kueue) and not resumed within ` +
+      `pending-timeout (${seconds(limits.pendingTimeoutMs)}).`,
+    diagnosis: [{
+      reason: suspension.reason ?? "Suspended",
+      message: `${suspension.message ?? "Job suspended"}: someone else set the Job's ` +
+        "spec.suspend, and its pods were deleted",
+    }],
+    pod: observation.pods.at(-1),
+    stuck: true,
+  };
+}
+
+/**
+ * Whether the Job controller may replace a pod that was lost (deleted, evicted, drained)
+ * before the step finished: retries are left (`backoffLimit`), a `podFailurePolicy` may ignore
+ * the disruption, or the Job has been suspended (the pods a suspension deletes are not counted
+ * as failures). `status.failed` is not read: whether it counts the lost pod yet depends on
+ * which watch arrived first. The controller's own answer is the Job's `FailureTarget` or
+ * `Failed` condition, or a new pod.
+ */
+function mayBeReplaced(observation: Observation): boolean {
+  const { job } = observation;
+  if (observation.jobDeleted || job?.metadata?.deletionTimestamp || jobOutcome(job)) return false;
+  return (job?.spec?.backoffLimit ?? 0) > 0 ||
+    (job?.spec?.podFailurePolicy?.rules ?? []).some((rule) => rule.action === "Ignore") ||
+    (job?.status?.conditions ?? []).some((c) => c.type === "Suspended");
+}
+
+/**
+ * A lost pod the Job controller may replace: waits for the new pod (then followed like the
+ * first), up to `pending-timeout` from the loss; past it, fails with 94.
+ */
+function awaitingReplacement(
+  observation: Observation,
+  pod: V1Pod,
+  lostAt: number,
+  limits: Limits,
+): Verdict {
+  if (limits.pendingTimeoutMs === 0) return { done: false };
+  if (observation.now - lostAt < limits.pendingTimeoutMs) {
+    return { done: false, recheckAt: lostAt + limits.pendingTimeoutMs };
+  }
+  const name = pod.metadata!.name!;
+  const disruption = disruptionOf(pod);
+  const lost = disruption
+    ? `was stopped by Kubernetes (${disruption.reason})`
+    : "was deleted by someone else";
+  return {
+    done: true,
+    exitStatus: EXIT.pending.code,
+    summary: `The pod ${name} ${lost} and the Job did not replace it within pending-timeout ` +
+      `(${seconds(limits.pendingTimeoutMs)}).`,
+    diagnosis: [{
+      reason: disruption?.reason ?? "Deleted",
+      message: `${disruption?.message ?? `pod ${name} was deleted`}; no new pod ` +
+        "started, though the Job had retries left",
+    }],
+    pod,
+    stuck: true,
+  };
+}
+
+/** Why Kubernetes stopped a pod (eviction, preemption, node shutdown), if it did. */
+function disruptionOf(pod: V1Pod): { reason?: string; message?: string; at?: Date } | undefined {
   const disruption = pod.status?.conditions?.find((c) =>
     c.type === "DisruptionTarget" && c.status === "True"
   );
-  if (pod.status?.reason !== "Evicted" && !disruption) return undefined;
-  const message = pod.status?.reason === "Evicted" ? pod.status.message : disruption?.message;
+  if (pod.status?.reason === "Evicted") {
+    return { reason: "Evicted", message: pod.status.message, at: disruption?.lastTransitionTime };
+  }
+  return disruption && {
+    reason: disruption.reason,
+    message: disruption.message,
+    at: disruption.lastTransitionTime,
+  };
+}
+
+/**
+ * A pod that Kubernetes stopped (an eviction through the Eviction API or by node pressure,
+ * a preemption, a node shutdown: the `DisruptionTarget` condition or `reason: Evicted`):
+ * the step was lost, not failed by its command, whatever signal ended the container. When
+ * the Job may replace the pod, the replacement is waited for.
+ */
+function disruptedVerdict(
+  observation: Observation,
+  pod: V1Pod,
+  limits: Limits,
+): Verdict | undefined {
+  const disruption = disruptionOf(pod);
+  if (!disruption) return undefined;
+  if (mayBeReplaced(observation)) {
+    const lostAt = localTime(observation, disruption.at) ??
+      observation.firstSeen.get(`pod:${pod.metadata!.name}`) ?? observation.submittedAt;
+    return awaitingReplacement(observation, pod, lostAt, limits);
+  }
   return {
     done: true,
     exitStatus: EXIT.lost.code,
     summary: `The pod ${pod.metadata!.name} was stopped by Kubernetes before the step ` +
-      `finished (${pod.status?.reason === "Evicted" ? "Evicted" : disruption?.reason}): ${
-        message ?? "no message"
-      }`,
-    diagnosis: [{
-      reason: pod.status?.reason === "Evicted" ? "Evicted" : disruption?.reason,
-      message,
-    }],
+      `finished (${disruption.reason}): ${disruption.message ?? "no message"}`,
+    diagnosis: [{ reason: disruption.reason, message: disruption.message }],
     pod,
     stuck: true,
   };
@@ -253,7 +436,8 @@ function terminatedVerdict(pod: V1Pod, limits: Limits, status: V1ContainerStatus
  * A pod deleted (or being deleted) by someone else before its step container succeeded. The
  * kubelet stops the containers first, so their exit statuses say nothing about the command.
  * The Job's own deletions (a deadline) are told apart by its condition, which travels on
- * another watch: a deletion gets a moment for it to arrive.
+ * another watch: a deletion gets a moment for it to arrive. When the Job may replace the pod,
+ * the replacement is waited for.
  */
 function deletedFromOutside(
   observation: Observation,
@@ -275,6 +459,7 @@ function deletedFromOutside(
   );
   if (step?.state?.terminated?.exitCode === 0) return undefined;
   const since = observation.firstSeen.get(`deleted:${name}`) ?? observation.now;
+  if (mayBeReplaced(observation)) return awaitingReplacement(observation, pod, since, limits);
   if (observation.now - since < DELETION_GRACE_MS) {
     return { done: false, recheckAt: since + DELETION_GRACE_MS };
   }
@@ -302,6 +487,8 @@ export function judge(observation: Observation, limits: Limits): Verdict {
   const outcome = jobOutcome(job);
   const retries = (job?.spec?.backoffLimit ?? 0) > 0 && outcome === undefined;
   const pod = pods.at(-1);
+  const suspension = suspended(observation, limits);
+  if (suspension) return suspension;
 
   if (pod) {
     const lost = deletedFromOutside(observation, pod, limits);
@@ -310,9 +497,11 @@ export function judge(observation: Observation, limits: Limits): Verdict {
       const terminated = status.state?.terminated;
       if (!terminated) continue;
       if (!init && status.name === limits.stepContainer) {
-        if (terminated.exitCode !== 0 && retries) return { done: false };
-        const disrupted = terminated.exitCode !== 0 && disruptedVerdict(pod);
-        if (disrupted) return disrupted;
+        if (terminated.exitCode !== 0) {
+          const disrupted = disruptedVerdict(observation, pod, limits);
+          if (disrupted) return disrupted;
+          if (retries) return { done: false };
+        }
         if (terminated.exitCode !== 0 && deadlineFailure(job)) {
           const failed = condition(job, "Failed") ?? condition(job, "FailureTarget");
           return {
@@ -393,7 +582,7 @@ export function judge(observation: Observation, limits: Limits): Verdict {
     return { done: true, exitStatus: 0, summary: "", pod, stuck: false };
   }
 
-  const disrupted = pod && disruptedVerdict(pod);
+  const disrupted = pod && disruptedVerdict(observation, pod, limits);
   if (disrupted) return disrupted;
   if (pod && pod.status?.phase === "Failed") {
     return {
@@ -470,16 +659,9 @@ export function judge(observation: Observation, limits: Limits): Verdict {
   }
 
   if (!pod) {
-    const failedCreate = observation.jobEvents.filter((e) => e.reason === "FailedCreate").at(-1);
-    if (failedCreate) {
-      return {
-        done: true,
-        exitStatus: EXIT.noPod.code,
-        summary: `The Job could not create its pod: ${failedCreate.message ?? "FailedCreate"}`,
-        diagnosis: [{ reason: "FailedCreate", message: failedCreate.message }],
-        stuck: true,
-      };
-    }
+    const creation = failedCreate(observation, limits);
+    if (creation?.done) return creation;
+    if (creation) deadlineAt(creation.recheckAt);
   }
 
   if (limits.pendingTimeoutMs > 0 && (!pod || !started(pod))) {

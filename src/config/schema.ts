@@ -193,6 +193,10 @@ export const optionsSchema = z.strictObject({
     .describe(
       "Seconds of `ErrImagePull`/`ImagePullBackOff`/`CreateContainerConfigError` before the step fails.",
     ),
+  "pod-creation-grace": seconds().default(60)
+    .describe(
+      "Seconds the Job may fail to create its pod (`FailedCreate`: quota, an admission webhook, a ServiceAccount being created) before the step fails; a PodSecurity violation or a pod the API server finds invalid fails at once.",
+    ),
   "api-unreachable-timeout": seconds().default(300)
     .describe(
       "Seconds the Kubernetes API may stay unreachable while the step runs before the step fails with 97 (0: no limit).",

@@ -5,16 +5,38 @@ import { EXIT } from "../../src/exit_status.ts";
 import { judge, type Observation, type Verdict } from "../../src/verdict.ts";
 
 const T0 = 1_000_000;
-const limits = { pendingTimeoutMs: 60_000, imagePullGraceMs: 30_000, stepContainer: "step" };
+/**
+ * When the Job was created by the API server's clock, which is decades from the follower's
+ * (T0): times the server stamps count only by their distance from it.
+ */
+const SERVER_T0 = Date.parse("2030-01-01T00:00:00Z");
+const limits = {
+  pendingTimeoutMs: 60_000,
+  imagePullGraceMs: 30_000,
+  podCreationGraceMs: 45_000,
+  stepContainer: "step",
+};
+
+/** A time stamped by the API server `ms` after the Job's creation. */
+function serverTime(ms: number): Date {
+  return new Date(SERVER_T0 + ms);
+}
 
 function job(
-  conditions: { type: string; reason?: string; message?: string }[] = [],
+  conditions: {
+    type: string;
+    status?: string;
+    reason?: string;
+    message?: string;
+    lastTransitionTime?: Date;
+  }[] = [],
   backoffLimit = 0,
+  spec: Partial<V1Job["spec"]> = {},
 ): V1Job {
   return {
-    metadata: { name: "j", uid: "job-uid" },
-    spec: { backoffLimit, activeDeadlineSeconds: 600, template: {} },
-    status: { conditions: conditions.map((c) => ({ ...c, status: "True" })) },
+    metadata: { name: "j", uid: "job-uid", creationTimestamp: serverTime(0) },
+    spec: { backoffLimit, activeDeadlineSeconds: 600, template: {}, ...spec },
+    status: { conditions: conditions.map((c) => ({ status: "True", ...c })) },
   };
 }
 
@@ -83,6 +105,36 @@ const waiting = (reason: string, message = `${reason} message`): V1ContainerStat
   waiting: { reason, message },
 });
 const running: V1ContainerState = { running: { startedAt: new Date(T0) as unknown as Date } };
+
+function withConditions(
+  p: V1Pod,
+  conditions: { type: string; reason: string; message: string; lastTransitionTime?: Date }[],
+): V1Pod {
+  return {
+    ...p,
+    status: { ...p.status, conditions: conditions.map((c) => ({ ...c, status: "True" })) },
+  };
+}
+
+/** A `FailedCreate` Event of the Job, first and last seen `first` and `last` ms after it was created. */
+function failedCreate(message: string, first: number, last = first): CoreV1Event {
+  return {
+    metadata: { uid: `failed-create-${first}` },
+    involvedObject: { kind: "Job", name: "j", uid: "job-uid" },
+    reason: "FailedCreate",
+    message,
+    firstTimestamp: serverTime(first),
+    lastTimestamp: serverTime(last),
+  };
+}
+
+const MISSING_ACCOUNT = 'Error creating: pods "j-" is forbidden: error looking up service ' +
+  'account ns/x: serviceaccount "x" not found';
+
+const DELETED_BY_SUSPENSION = pod("p", { bootstrap: exited(0), step: exited(143) }, {
+  phase: "Failed",
+  deleting: true,
+});
 
 function failedMount(podName: string): CoreV1Event {
   return {
@@ -242,21 +294,236 @@ const rows: [string, Observation, Expect][] = [
     { wait: true },
   ],
   [
-    "no pod and FailedCreate: fails at once",
+    "a missing ServiceAccount (FailedCreate) waits pod-creation-grace from the first Event",
+    observe({ jobEvents: [failedCreate(MISSING_ACCOUNT, 2000, 10_000)], now: T0 + 20_000 }),
+    { wait: true, recheckAt: T0 + 2000 + 45_000 },
+  ],
+  [
+    "a FailedCreate past pod-creation-grace: 95 with the latest message",
     observe({
       jobEvents: [
-        {
-          reason: "FailedCreate",
-          message: 'serviceaccount "x" not found',
-          involvedObject: {},
-        } as CoreV1Event,
+        failedCreate(MISSING_ACCOUNT, 40_000),
+        failedCreate('Error creating: pods "j-1" is forbidden: exceeded quota: q', 1000, 30_000),
+      ],
+      now: T0 + 46_000,
+    }),
+    {
+      exitStatus: EXIT.noPod.code,
+      summary: new RegExp(
+        "^The Job could not create its pod for 45s \\(pod-creation-grace 45s\\): " +
+          `${MISSING_ACCOUNT.replace(/[()]/g, "\\$&")}$`,
+      ),
+      stuck: true,
+    },
+  ],
+  [
+    "a PodSecurity violation (FailedCreate) fails at once: no retry heals it",
+    observe({
+      jobEvents: [
+        failedCreate(
+          'Error creating: pods "j-abc" is forbidden: violates PodSecurity "restricted:latest": ' +
+            "allowPrivilegeEscalation != false",
+          0,
+        ),
       ],
     }),
     {
       exitStatus: EXIT.noPod.code,
-      summary: /could not create its pod: serviceaccount "x" not found/,
+      summary: /^The Job cannot create its pod, and retrying cannot help: .*violates PodSecurity/,
       stuck: true,
     },
+  ],
+  [
+    "a pod the API server finds invalid (FailedCreate) fails at once",
+    observe({
+      jobEvents: [
+        failedCreate(
+          'Error creating: Pod "j-abc" is invalid: spec.containers[0].resources.requests: ' +
+            'Invalid value: "2": must be less than or equal to cpu limit of 1',
+          0,
+        ),
+      ],
+    }),
+    {
+      exitStatus: EXIT.noPod.code,
+      summary: /retrying cannot help: .* is invalid: .*cpu limit of 1$/,
+      stuck: true,
+    },
+  ],
+  [
+    "a Job suspended from outside waits for its resumption, up to pending-timeout",
+    observe({
+      job: job(
+        [{
+          type: "Suspended",
+          reason: "JobSuspended",
+          message: "Job suspended",
+          lastTransitionTime: serverTime(100_000),
+        }],
+        0,
+        { suspend: true },
+      ),
+      pods: [DELETED_BY_SUSPENSION],
+      deletedPods: new Set(["p"]),
+      firstSeen: new Map([["deleted:p", T0 + 100_000]]),
+      now: T0 + 120_000,
+    }),
+    { wait: true, recheckAt: T0 + 160_000 },
+  ],
+  [
+    "a Job suspended and not resumed within pending-timeout: 94, said so",
+    observe({
+      job: job(
+        [{
+          type: "Suspended",
+          reason: "JobSuspended",
+          message: "Job suspended",
+          lastTransitionTime: serverTime(100_000),
+        }],
+        0,
+        { suspend: true },
+      ),
+      pods: [DELETED_BY_SUSPENSION],
+      deletedPods: new Set(["p"]),
+      firstSeen: new Map([["deleted:p", T0 + 100_000]]),
+      now: T0 + 160_000,
+    }),
+    {
+      exitStatus: EXIT.pending.code,
+      summary: /^The Job was suspended .* not resumed within pending-timeout \(60s\)\.$/,
+      stuck: true,
+    },
+  ],
+  [
+    "a Job just suspended, before the controller records it: waits",
+    observe({
+      job: job([], 0, { suspend: true }),
+      pods: [DELETED_BY_SUSPENSION],
+      deletedPods: new Set(["p"]),
+      firstSeen: new Map([["deleted:p", T0 - 10_000]]),
+    }),
+    { wait: true },
+  ],
+  [
+    "a Job resumed: the pod its suspension deleted waits for the new one",
+    observe({
+      job: job([{
+        type: "Suspended",
+        status: "False",
+        reason: "JobResumed",
+        lastTransitionTime: serverTime(110_000),
+      }]),
+      pods: [DELETED_BY_SUSPENSION],
+      deletedPods: new Set(["p"]),
+      firstSeen: new Map([["deleted:p", T0 + 100_000]]),
+      now: T0 + 110_000,
+    }),
+    { wait: true, recheckAt: T0 + 160_000 },
+  ],
+  [
+    "a pod deleted with retries left waits for its replacement",
+    observe({
+      job: job([], 1),
+      pods: [pod("p", { bootstrap: exited(0), step: exited(143) }, { deleting: true })],
+      firstSeen: new Map([["deleted:p", T0 - 5000]]),
+    }),
+    { wait: true, recheckAt: T0 + 55_000 },
+  ],
+  [
+    "a pod deleted with retries left and not replaced within pending-timeout: 94, said so",
+    observe({
+      job: job([], 1),
+      pods: [pod("p", { bootstrap: exited(0), step: exited(143) }, { deleting: true })],
+      firstSeen: new Map([["deleted:p", T0 - 60_000]]),
+    }),
+    {
+      exitStatus: EXIT.pending.code,
+      summary:
+        /^The pod p was deleted by someone else and the Job did not replace it within pending-timeout \(60s\)\.$/,
+      stuck: true,
+    },
+  ],
+  [
+    "a pod deleted with retries left, then its replacement: the replacement decides",
+    observe({
+      job: job([], 1),
+      pods: [
+        pod("a", { bootstrap: exited(0), step: exited(143) }, { deleting: true }),
+        pod("b", { bootstrap: exited(0), step: exited(0) }),
+      ],
+      deletedPods: new Set(["a"]),
+      firstSeen: new Map([["deleted:a", T0 - 60_000]]),
+    }),
+    { exitStatus: 0 },
+  ],
+  [
+    "a pod deleted with its last retry: the Job fails, 96",
+    observe({
+      job: job([{ type: "FailureTarget", reason: "BackoffLimitExceeded" }], 1),
+      pods: [pod("p", { bootstrap: exited(0), step: exited(143) }, { deleting: true })],
+      firstSeen: new Map([["deleted:p", T0 - 2000]]),
+    }),
+    { exitStatus: EXIT.lost.code, summary: /deleted by someone else/ },
+  ],
+  [
+    "a drained pod whose podFailurePolicy ignores disruptions waits for its replacement",
+    observe({
+      job: job([], 0, {
+        podFailurePolicy: {
+          rules: [{
+            action: "Ignore",
+            onPodConditions: [{ type: "DisruptionTarget", status: "True" }],
+          }],
+        },
+      }),
+      pods: [
+        withConditions(pod("p", { step: exited(143) }, { phase: "Failed" }), [{
+          type: "DisruptionTarget",
+          reason: "EvictionByEvictionAPI",
+          message: "Eviction API: evicting",
+          lastTransitionTime: serverTime(30_000),
+        }]),
+      ],
+      now: T0 + 40_000,
+    }),
+    { wait: true, recheckAt: T0 + 90_000 },
+  ],
+  [
+    "evicted by node pressure with retries left and not replaced: 94 with the eviction",
+    observe({
+      job: job([], 2),
+      pods: [
+        withConditions(
+          pod("p", { step: exited(137) }, {
+            phase: "Failed",
+            reason: "Evicted",
+            message: "low on memory",
+          }),
+          [{
+            type: "DisruptionTarget",
+            reason: "TerminationByKubelet",
+            message: "low on memory",
+            lastTransitionTime: serverTime(30_000),
+          }],
+        ),
+      ],
+      now: T0 + 90_000,
+    }),
+    {
+      exitStatus: EXIT.pending.code,
+      summary: /^The pod p was stopped by Kubernetes \(Evicted\) and the Job did not replace it/,
+      stuck: true,
+    },
+  ],
+  [
+    "the Job deleted while retries were left: 96, no wait for a replacement",
+    observe({
+      job: job([], 1),
+      jobDeleted: true,
+      pods: [pod("p", { bootstrap: exited(0), step: exited(143) }, { deleting: true })],
+      firstSeen: new Map([["deleted:p", T0 - 2000]]),
+    }),
+    { exitStatus: EXIT.lost.code },
   ],
   ["no pod beyond pending-timeout", observe({ now: T0 + 60_000 }), {
     exitStatus: EXIT.pending.code,

@@ -9,7 +9,12 @@ import { GraceClocks } from "../../../src/follow/clocks.ts";
 import { judge, type Verdict } from "../../../src/verdict.ts";
 
 const GRACE = 30_000;
-const limits = { pendingTimeoutMs: 0, imagePullGraceMs: GRACE, stepContainer: "step" };
+const limits = {
+  pendingTimeoutMs: 0,
+  imagePullGraceMs: GRACE,
+  podCreationGraceMs: GRACE,
+  stepContainer: "step",
+};
 const job: V1Job = { metadata: { name: "j", uid: "j" }, spec: { template: {} }, status: {} };
 
 function stepStatus(waiting?: string): V1ContainerStatus {

@@ -128,7 +128,12 @@ Deno.test("on Kubernetes 1.24, whose pods lack the batch.kubernetes.io/ labels, 
       log += decoder.decode(bytes);
       return Promise.resolve();
     }),
-    limits: { pendingTimeoutMs: 0, imagePullGraceMs: 60_000, stepContainer: "step" },
+    limits: {
+      pendingTimeoutMs: 0,
+      imagePullGraceMs: 60_000,
+      podCreationGraceMs: 60_000,
+      stepContainer: "step",
+    },
     unreachableBudgetMs: 300_000,
     submittedAt: Date.now(),
     signal: new AbortController().signal,
