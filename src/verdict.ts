@@ -480,221 +480,270 @@ function deletedFromOutside(
   };
 }
 
-/** Judges what the observation means for the step. */
-export function judge(observation: Observation, limits: Limits): Verdict {
-  const { job, pods, now } = observation;
-  if (!job && !observation.jobDeleted) return { done: false };
-  const outcome = jobOutcome(job);
-  const retries = (job?.spec?.backoffLimit ?? 0) > 0 && outcome === undefined;
-  const pod = pods.at(-1);
-  const suspension = suspended(observation, limits);
-  if (suspension) return suspension;
-
-  if (pod) {
-    const lost = deletedFromOutside(observation, pod, limits);
-    if (lost) return lost;
-    for (const { init, status } of statuses(pod)) {
-      const terminated = status.state?.terminated;
-      if (!terminated) continue;
-      if (!init && status.name === limits.stepContainer) {
-        if (terminated.exitCode !== 0) {
-          const disrupted = disruptedVerdict(observation, pod, limits);
-          if (disrupted) return disrupted;
-          if (retries) return { done: false };
-        }
-        if (terminated.exitCode !== 0 && deadlineFailure(job)) {
-          const failed = condition(job, "Failed") ?? condition(job, "FailureTarget");
-          return {
-            done: true,
-            exitStatus: terminated.exitCode,
-            summary: `${
-              timeoutSummary(job)
-            } The step container ended with status ${terminated.exitCode}.`,
-            diagnosis: [{ reason: failed?.reason, message: failed?.message }],
-            pod,
-            stuck: false,
-          };
-        }
-        return terminatedVerdict(pod, limits, status);
-      }
-      if (init && terminated.exitCode !== 0) {
+/**
+ * The verdict on a container of the newest pod that has ended: the step container's status
+ * is the step's (unless Kubernetes stopped the pod or the Job retries), a failed init
+ * container ends the step before its command ran.
+ */
+function endedContainer(observation: Observation, pod: V1Pod, limits: Limits): Verdict | undefined {
+  const { job } = observation;
+  const retries = (job?.spec?.backoffLimit ?? 0) > 0 && jobOutcome(job) === undefined;
+  for (const { init, status } of statuses(pod)) {
+    const terminated = status.state?.terminated;
+    if (!terminated) continue;
+    if (!init && status.name === limits.stepContainer) {
+      if (terminated.exitCode !== 0) {
+        const disrupted = disruptedVerdict(observation, pod, limits);
+        if (disrupted) return disrupted;
         if (retries) return { done: false };
+      }
+      if (terminated.exitCode !== 0 && deadlineFailure(job)) {
+        const failed = condition(job, "Failed") ?? condition(job, "FailureTarget");
         return {
           done: true,
           exitStatus: terminated.exitCode,
-          summary:
-            `The ${status.name === "bootstrap" ? "checkout" : "init"} container "${status.name}" ` +
-            `failed with exit status ${terminated.exitCode}${
-              terminated.reason ? ` (${terminated.reason})` : ""
-            }; ` +
-            "the step's command did not run.",
-          diagnosis: [{
-            container: status.name,
-            image: imageOf(pod, status.name),
-            reason: terminated.reason,
-            message: terminated.message,
-          }],
+          summary: `${
+            timeoutSummary(job)
+          } The step container ended with status ${terminated.exitCode}.`,
+          diagnosis: [{ reason: failed?.reason, message: failed?.message }],
           pod,
           stuck: false,
         };
       }
+      return terminatedVerdict(pod, limits, status);
     }
-  }
-
-  if (observation.jobDeleted) {
-    return {
-      done: true,
-      exitStatus: EXIT.lost.code,
-      summary: "The Job was deleted by someone else before the step finished.",
-      pod,
-      stuck: false,
-    };
-  }
-
-  if (outcome === "failed") {
-    const failed = condition(job, "Failed") ?? condition(job, "FailureTarget");
-    if (failed?.reason === "DeadlineExceeded") {
+    if (init && terminated.exitCode !== 0) {
+      if (retries) return { done: false };
       return {
         done: true,
-        exitStatus: 143,
-        summary: timeoutSummary(job),
-        diagnosis: [{ reason: failed.reason, message: failed.message }],
+        exitStatus: terminated.exitCode,
+        summary:
+          `The ${status.name === "bootstrap" ? "checkout" : "init"} container "${status.name}" ` +
+          `failed with exit status ${terminated.exitCode}${
+            terminated.reason ? ` (${terminated.reason})` : ""
+          }; ` +
+          "the step's command did not run.",
+        diagnosis: [{
+          container: status.name,
+          image: imageOf(pod, status.name),
+          reason: terminated.reason,
+          message: terminated.message,
+        }],
         pod,
         stuck: false,
       };
     }
-    const since = observation.firstSeen.get(JOB_FAILED_KEY) ?? now;
-    if (now - since < JOB_FAILURE_GRACE_MS) {
-      return { done: false, recheckAt: since + JOB_FAILURE_GRACE_MS };
-    }
-    return {
-      done: true,
-      exitStatus: EXIT.lost.code,
-      summary: `The Job failed (${
-        failed?.reason ?? "no reason given"
-      }) without a result from the step container.`,
-      diagnosis: [{ reason: failed?.reason, message: failed?.message }],
-      pod,
-      stuck: false,
-    };
   }
-  if (outcome === "succeeded") {
-    return { done: true, exitStatus: 0, summary: "", pod, stuck: false };
-  }
+  return undefined;
+}
 
-  const disrupted = pod && disruptedVerdict(observation, pod, limits);
-  if (disrupted) return disrupted;
-  if (pod && pod.status?.phase === "Failed") {
-    return {
-      done: true,
-      exitStatus: pod.status.reason === "DeadlineExceeded" ? 143 : EXIT.lost.code,
-      summary: `The pod ${pod.metadata!.name} failed (${pod.status.reason ?? "no reason"}): ${
-        pod.status.message ?? ""
-      }`.trim(),
-      diagnosis: [{ reason: pod.status.reason, message: pod.status.message }],
-      pod,
-      stuck: false,
-    };
-  }
-
-  let recheckAt: number | undefined;
-  const deadlineAt = (at: number) => {
-    recheckAt = recheckAt === undefined ? at : Math.min(recheckAt, at);
+/** The Job deleted by someone else before its step container ended. */
+function deletedJob(observation: Observation): Verdict | undefined {
+  if (!observation.jobDeleted) return undefined;
+  return {
+    done: true,
+    exitStatus: EXIT.lost.code,
+    summary: "The Job was deleted by someone else before the step finished.",
+    pod: observation.pods.at(-1),
+    stuck: false,
   };
+}
 
-  if (pod) {
-    const podName = pod.metadata!.name!;
-    for (const { status } of statuses(pod)) {
-      const reason = status.state?.waiting?.reason;
-      if (!reason) continue;
-      const row = {
-        container: status.name,
-        image: imageOf(pod, status.name) ?? status.image,
-        reason,
-        message: status.state!.waiting!.message,
-      };
-      if (FAIL_AT_ONCE.has(reason)) {
-        return {
-          done: true,
-          exitStatus: EXIT.invalidImage.code,
-          summary: `The image of container "${status.name}" cannot be used: ${reason}.`,
-          diagnosis: [row],
-          pod,
-          stuck: true,
-        };
-      }
-      const pull = PULL_FAILURES.has(reason);
-      if (!pull && !CREATE_FAILURES.has(reason)) continue;
-      // The kubelet is pulling again: the attempt's end (a failure, or the container's start)
-      // comes as a change.
-      if (pull && observation.firstSeen.has(pullingKey(podName, status.name))) continue;
-      const since =
-        observation.firstSeen.get(waitingKey(podName, status.name, pull ? "pull" : "create")) ??
-          now;
-      if (now - since < limits.imagePullGraceMs) {
-        deadlineAt(since + limits.imagePullGraceMs);
-        continue;
-      }
+/**
+ * The Job finished without a result from the step container: its deadline (143), a success,
+ * or a failure the pod's watch had a moment to explain.
+ */
+function finishedJob(observation: Observation): Verdict | undefined {
+  const { job, now } = observation;
+  const pod = observation.pods.at(-1);
+  const outcome = jobOutcome(job);
+  if (outcome === "succeeded") return { done: true, exitStatus: 0, summary: "", pod, stuck: false };
+  if (outcome !== "failed") return undefined;
+  const failed = condition(job, "Failed") ?? condition(job, "FailureTarget");
+  if (failed?.reason === "DeadlineExceeded") {
+    return {
+      done: true,
+      exitStatus: 143,
+      summary: timeoutSummary(job),
+      diagnosis: [{ reason: failed.reason, message: failed.message }],
+      pod,
+      stuck: false,
+    };
+  }
+  const since = observation.firstSeen.get(JOB_FAILED_KEY) ?? now;
+  if (now - since < JOB_FAILURE_GRACE_MS) {
+    return { done: false, recheckAt: since + JOB_FAILURE_GRACE_MS };
+  }
+  return {
+    done: true,
+    exitStatus: EXIT.lost.code,
+    summary: `The Job failed (${
+      failed?.reason ?? "no reason given"
+    }) without a result from the step container.`,
+    diagnosis: [{ reason: failed?.reason, message: failed?.message }],
+    pod,
+    stuck: false,
+  };
+}
+
+/** The newest pod stopped by Kubernetes, or failed as a whole, before its containers ended. */
+function stoppedPod(observation: Observation, pod: V1Pod, limits: Limits): Verdict | undefined {
+  const disrupted = disruptedVerdict(observation, pod, limits);
+  if (disrupted) return disrupted;
+  if (pod.status?.phase !== "Failed") return undefined;
+  return {
+    done: true,
+    exitStatus: pod.status.reason === "DeadlineExceeded" ? 143 : EXIT.lost.code,
+    summary: `The pod ${pod.metadata!.name} failed (${pod.status.reason ?? "no reason"}): ${
+      pod.status.message ?? ""
+    }`.trim(),
+    diagnosis: [{ reason: pod.status.reason, message: pod.status.message }],
+    pod,
+    stuck: false,
+  };
+}
+
+/** A verdict that is not final yet, and when to judge again. */
+type Wait = { done: false; recheckAt?: number };
+
+/**
+ * A container waiting on an image that cannot be used (92 at once), or on a pull or creation
+ * failing beyond `image-pull-grace` (91, 93); else the earliest time a grace runs out.
+ */
+function waitingContainers(
+  observation: Observation,
+  pod: V1Pod,
+  limits: Limits,
+): Verdict | undefined {
+  const { now } = observation;
+  const podName = pod.metadata!.name!;
+  let recheckAt: number | undefined;
+  for (const { status } of statuses(pod)) {
+    const reason = status.state?.waiting?.reason;
+    if (!reason) continue;
+    const row = {
+      container: status.name,
+      image: imageOf(pod, status.name) ?? status.image,
+      reason,
+      message: status.state!.waiting!.message,
+    };
+    if (FAIL_AT_ONCE.has(reason)) {
       return {
         done: true,
-        exitStatus: pull ? EXIT.imagePull.code : EXIT.containerConfig.code,
-        summary: pull
-          ? `The image of container "${status.name}" could not be pulled for ${
-            seconds(now - since)
-          } (${reason}).`
-          : `Container "${status.name}" could not be created for ${
-            seconds(now - since)
-          } (${reason}).`,
+        exitStatus: EXIT.invalidImage.code,
+        summary: `The image of container "${status.name}" cannot be used: ${reason}.`,
         diagnosis: [row],
         pod,
         stuck: true,
       };
     }
-  }
-
-  if (pod && !started(pod)) {
-    const mount = failedMount(observation, pod, limits);
-    if (mount?.done) return mount;
-    if (mount) deadlineAt(mount.recheckAt!);
-  }
-
-  if (!pod) {
-    const creation = failedCreate(observation, limits);
-    if (creation?.done) return creation;
-    if (creation) deadlineAt(creation.recheckAt);
-  }
-
-  if (limits.pendingTimeoutMs > 0 && (!pod || !started(pod))) {
-    const since = pod
-      ? Math.max(
-        observation.submittedAt,
-        observation.firstSeen.get(`pod:${pod.metadata!.name}`) ?? observation.submittedAt,
-      )
-      : observation.submittedAt;
-    if (now - since >= limits.pendingTimeoutMs) {
-      const scheduled = pod?.status?.conditions?.find((c) => c.type === "PodScheduled");
-      const unschedulable = scheduled?.status === "False";
-      return {
-        done: true,
-        exitStatus: EXIT.pending.code,
-        summary: !pod
-          ? `No pod was created within pending-timeout (${seconds(limits.pendingTimeoutMs)}).`
-          : unschedulable
-          ? `The pod could not be scheduled within pending-timeout (${
-            seconds(limits.pendingTimeoutMs)
-          }): ${scheduled?.message ?? scheduled?.reason ?? "Unschedulable"}`
-          : `The pod did not start within pending-timeout (${seconds(limits.pendingTimeoutMs)}).`,
-        diagnosis: [{
-          reason: unschedulable
-            ? scheduled?.reason ?? "Unschedulable"
-            : pod?.status?.phase ?? "NoPod",
-          message: scheduled?.message,
-        }],
-        pod,
-        stuck: true,
-      };
+    const pull = PULL_FAILURES.has(reason);
+    if (!pull && !CREATE_FAILURES.has(reason)) continue;
+    // The kubelet is pulling again: the attempt's end (a failure, or the container's start)
+    // comes as a change.
+    if (pull && observation.firstSeen.has(pullingKey(podName, status.name))) continue;
+    const since =
+      observation.firstSeen.get(waitingKey(podName, status.name, pull ? "pull" : "create")) ??
+        now;
+    if (now - since < limits.imagePullGraceMs) {
+      recheckAt = earliest(recheckAt, since + limits.imagePullGraceMs);
+      continue;
     }
-    deadlineAt(since + limits.pendingTimeoutMs);
+    return {
+      done: true,
+      exitStatus: pull ? EXIT.imagePull.code : EXIT.containerConfig.code,
+      summary: pull
+        ? `The image of container "${status.name}" could not be pulled for ${
+          seconds(now - since)
+        } (${reason}).`
+        : `Container "${status.name}" could not be created for ${
+          seconds(now - since)
+        } (${reason}).`,
+      diagnosis: [row],
+      pod,
+      stuck: true,
+    };
+  }
+  return recheckAt === undefined ? undefined : { done: false, recheckAt };
+}
+
+/** No pod, or none started, within `pending-timeout` (94); else when it runs out. */
+function pendingTimeout(
+  observation: Observation,
+  pod: V1Pod | undefined,
+  limits: Limits,
+): Verdict | undefined {
+  const { now } = observation;
+  if (limits.pendingTimeoutMs <= 0 || (pod && started(pod))) return undefined;
+  const since = pod
+    ? Math.max(
+      observation.submittedAt,
+      observation.firstSeen.get(`pod:${pod.metadata!.name}`) ?? observation.submittedAt,
+    )
+    : observation.submittedAt;
+  if (now - since < limits.pendingTimeoutMs) {
+    return { done: false, recheckAt: since + limits.pendingTimeoutMs };
+  }
+  const scheduled = pod?.status?.conditions?.find((c) => c.type === "PodScheduled");
+  const unschedulable = scheduled?.status === "False";
+  return {
+    done: true,
+    exitStatus: EXIT.pending.code,
+    summary: !pod
+      ? `No pod was created within pending-timeout (${seconds(limits.pendingTimeoutMs)}).`
+      : unschedulable
+      ? `The pod could not be scheduled within pending-timeout (${
+        seconds(limits.pendingTimeoutMs)
+      }): ${scheduled?.message ?? scheduled?.reason ?? "Unschedulable"}`
+      : `The pod did not start within pending-timeout (${seconds(limits.pendingTimeoutMs)}).`,
+    diagnosis: [{
+      reason: unschedulable ? scheduled?.reason ?? "Unschedulable" : pod?.status?.phase ?? "NoPod",
+      message: scheduled?.message,
+    }],
+    pod,
+    stuck: true,
+  };
+}
+
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}
+
+/**
+ * A step not started yet: each grace (a waiting container, a volume, the pod's creation) and
+ * `pending-timeout` may fail it now; else it waits until the earliest of them runs out.
+ */
+function notStarted(observation: Observation, pod: V1Pod | undefined, limits: Limits): Verdict {
+  const checks = [
+    pod && waitingContainers(observation, pod, limits),
+    pod && !started(pod) ? failedMount(observation, pod, limits) : undefined,
+    pod ? undefined : failedCreate(observation, limits),
+    pendingTimeout(observation, pod, limits),
+  ];
+  let recheckAt: number | undefined;
+  for (const check of checks) {
+    if (check?.done) return check;
+    recheckAt = earliest(recheckAt, (check as Wait | undefined)?.recheckAt);
   }
   return { done: false, recheckAt };
+}
+
+/**
+ * Judges what the observation means for the step, asking in turn: is the Job suspended, was
+ * the newest pod lost, has one of its containers ended, was the Job deleted or has it
+ * finished, was the pod stopped; the first that knows, decides. Else the step has not
+ * started, and its graces and `pending-timeout` say how long it may wait.
+ */
+export function judge(observation: Observation, limits: Limits): Verdict {
+  if (!observation.job && !observation.jobDeleted) return { done: false };
+  const pod = observation.pods.at(-1);
+  return suspended(observation, limits) ??
+    (pod && deletedFromOutside(observation, pod, limits)) ??
+    (pod && endedContainer(observation, pod, limits)) ??
+    deletedJob(observation) ??
+    finishedJob(observation) ??
+    (pod && stoppedPod(observation, pod, limits)) ??
+    notStarted(observation, pod, limits);
 }
