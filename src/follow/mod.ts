@@ -1,7 +1,7 @@
 /**
  * Following a submitted Job to its verdict: informers on the Job, its pods and the Job's
  * Events feed one observation, judged on every change and when a grace period or timeout
- * runs out; meanwhile each container's log is streamed, checkout first, in its own group.
+ * runs out; meanwhile the pods' logs are streamed to the build log (`pod_logs.ts`).
  *
  * @module
  */
@@ -10,7 +10,6 @@ import { EXIT, UserError } from "../exit_status.ts";
 import type { Api, ApiError } from "../kube/client.ts";
 import { paths } from "../kube/submit.ts";
 import type { Output } from "../report.ts";
-import { CHECKOUT_CONTAINER } from "../render/job.ts";
 import {
   JOB_FAILED_KEY,
   jobOutcome,
@@ -22,8 +21,8 @@ import {
 } from "../verdict.ts";
 import { GraceClocks } from "./clocks.ts";
 import { type Contact, Informer, sleep } from "./informer.ts";
+import { created, PodLogs } from "./pod_logs.ts";
 import { Reachability } from "./reachability.ts";
-import { type ContainerProgress, followLog } from "./logs.ts";
 
 /** A final verdict. */
 export type FinalVerdict = Extract<Verdict, { done: true }>;
@@ -75,25 +74,8 @@ async function drain(
   return false;
 }
 
-class Deferred {
-  readonly promise: Promise<void>;
-  settled = false;
-  #resolve!: () => void;
-  constructor() {
-    this.promise = new Promise((resolve) => this.#resolve = resolve);
-  }
-  resolve(): void {
-    this.settled = true;
-    this.#resolve();
-  }
-}
-
 function terminal(pod: V1Pod): boolean {
   return pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
-}
-
-function created(pod: V1Pod): number {
-  return new Date(pod.metadata?.creationTimestamp ?? 0).getTime();
 }
 
 /** Follows the Job until its verdict, with every log line of the containers that ran. */
@@ -116,8 +98,13 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
   const informers: { done: Promise<void> }[] = [];
   let job: V1Job | undefined;
   let jobDeleted = false;
-  const progress = new Map<string, { started: Deferred; terminated: Deferred }>();
-  const newPod = { waiters: [] as (() => void)[] };
+  const podLogs = new PodLogs({
+    api,
+    namespace,
+    output,
+    stepContainer: limits.stepContainer,
+    log: options.debug,
+  });
 
   let settle!: (verdict: FinalVerdict) => void;
   let fail!: (error: Error) => void;
@@ -147,13 +134,6 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
   });
   const onContact = (contact: Contact) => reachability.contact(contact);
 
-  const tracker = (pod: string, container: string) => {
-    const key = `${pod}/${container}`;
-    let entry = progress.get(key);
-    if (!entry) progress.set(key, entry = { started: new Deferred(), terminated: new Deferred() });
-    return entry;
-  };
-
   const evaluate = () => {
     if (decided) return;
     const observation: Observation = {
@@ -182,7 +162,6 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
     const now = Date.now();
     if (!firstSeen.has(`pod:${podName}`)) {
       firstSeen.set(`pod:${podName}`, now);
-      newPod.waiters.splice(0).forEach((wake) => wake());
       if (!deleted && pod.metadata?.uid) {
         informers.push(podEventsInformer(podName, pod.metadata.uid));
       }
@@ -192,22 +171,12 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
       ...(pod.status?.containerStatuses ?? []),
     ];
     for (const status of statuses) {
-      const entry = tracker(podName, status.name);
-      if (status.state?.running || status.state?.terminated) entry.started.resolve();
-      if (status.state?.terminated) entry.terminated.resolve();
       clocks.observeStatus(podName, status, now);
     }
     if ((deleted || pod.metadata?.deletionTimestamp) && !firstSeen.has(`deleted:${podName}`)) {
       firstSeen.set(`deleted:${podName}`, now);
     }
-    if (deleted) {
-      if (!terminal(pod)) deletedPods.add(podName);
-      for (const [key, entry] of progress) {
-        if (!key.startsWith(`${podName}/`)) continue;
-        entry.started.resolve();
-        entry.terminated.resolve();
-      }
-    }
+    if (deleted && !terminal(pod)) deletedPods.add(podName);
     pods.set(podName, pod);
   };
 
@@ -260,6 +229,7 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
       onRefused: cannotFollow(`watch the pods of Job ${namespace}/${name}`),
       onChange: ({ type, object }) => {
         observePod(object, type === "DELETED");
+        podLogs.observe(object, type === "DELETED");
         evaluate();
       },
     }),
@@ -287,74 +257,17 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
 
   const decidedOrStopped = Promise.race([verdict.then(() => undefined), aborted(stop.signal)]);
   const logsStop = new AbortController();
-  /** When a log last showed something (ms), for the drain after the verdict. */
-  let lastProgress = Date.now();
-  const logs = (async () => {
-    const logged = new Set<string>();
-    while (!logsStop.signal.aborted) {
-      const pod = [...pods.values()].sort((a, b) => created(a) - created(b))
-        .find((candidate) => !logged.has(candidate.metadata!.name!));
-      if (!pod) {
-        if (decided || stop.signal.aborted) return;
-        await Promise.race([
-          new Promise<void>((wake) => newPod.waiters.push(wake)),
-          decidedOrStopped,
-        ]);
-        continue;
-      }
-      const podName = pod.metadata!.name!;
-      logged.add(podName);
-      if (logged.size > 1) await output.group("---", `pod ${podName} (retry ${logged.size - 1})`);
-      const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]
-        .filter((container) =>
-          pod.spec?.initContainers?.includes(container) || container.name === limits.stepContainer
-        );
-      for (const container of containers) {
-        const entry = tracker(podName, container.name);
-        await Promise.race([entry.started.promise, decidedOrStopped]);
-        if (!entry.started.settled || logsStop.signal.aborted) break;
-        const init = pod.spec?.initContainers?.includes(container);
-        await output.group(
-          init ? "---" : "+++",
-          init
-            ? container.name === CHECKOUT_CONTAINER
-              ? "checkout"
-              : `init container ${container.name}`
-            : container.image ?? container.name,
-        );
-        const containerProgress: ContainerProgress = {
-          started: entry.started.promise,
-          terminated: () => entry.terminated.settled,
-          whenTerminated: entry.terminated.promise,
-        };
-        const end = await followLog({
-          api,
-          namespace,
-          pod: podName,
-          container: container.name,
-          progress: containerProgress,
-          write: (text) => {
-            lastProgress = Date.now();
-            return output.write(text);
-          },
-          signal: logsStop.signal,
-          log: options.debug,
-        });
-        if (end === "pod-gone") {
-          await output.note(`the log of ${container.name} ends here: pod ${podName} is gone`);
-        } else if (typeof end === "object") {
-          await output.note(`cannot read the log of ${container.name}: ${end.refused}`);
-        }
-      }
-    }
-  })();
+  const logs = podLogs.follow(decidedOrStopped, logsStop.signal);
 
   try {
     const result = await Promise.race([verdict, aborted(stop.signal).then(() => undefined)]);
     if (!result) throw signal.reason ?? new Error("cancelled");
-    lastProgress = Date.now();
+    const decidedAt = Date.now();
     const idleMs = result.stuck ? STUCK_LOG_DRAIN_IDLE_MS : LOG_DRAIN_IDLE_MS;
-    if (!await drain(logs, () => lastProgress, idleMs, stop.signal) && !result.stuck) {
+    if (
+      !await drain(logs, () => Math.max(podLogs.lastProgress, decidedAt), idleMs, stop.signal) &&
+      !result.stuck
+    ) {
       await output.note(
         `the logs could not be read to the end: nothing more arrived for ${idleMs / 1000} s`,
       );

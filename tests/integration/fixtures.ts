@@ -157,3 +157,25 @@ export function waitingFor(pod: Pod, reasons: RegExp): boolean {
   return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]
     .some((status) => reasons.test(status.state?.waiting?.reason ?? ""));
 }
+
+/** A directory on the node's host, shared by a step's pods and the test (a `hostPath` volume). */
+export interface HostDirectory extends AsyncDisposable {
+  /** Its path on the host. */
+  path: string;
+  /** The pod spec's volume of it, named `name`. */
+  volume(name: string): { name: string; hostPath: { path: string; type: "Directory" } };
+}
+
+/**
+ * A fresh directory on the host, which the step's pods see through a `hostPath` volume (the
+ * node runs on this machine): a pod leaves a mark there for the next, the test one for a pod.
+ */
+export async function hostDirectory(): Promise<HostDirectory> {
+  const path = await Deno.makeTempDir({ prefix: "kbk-host-" });
+  await Deno.chmod(path, 0o777);
+  return {
+    path,
+    volume: (name) => ({ name, hostPath: { path, type: "Directory" } }),
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}),
+  };
+}
