@@ -157,6 +157,11 @@ function imageOf(pod: V1Pod, container: string): string | undefined {
     .find((c) => c.name === container)?.image;
 }
 
+/** Whether an init container is a native sidecar (`restartPolicy: Always`). */
+function nativeSidecar(pod: V1Pod, container: string): boolean {
+  return pod.spec?.initContainers?.find((c) => c.name === container)?.restartPolicy === "Always";
+}
+
 function memoryLimit(pod: V1Pod, container: string): string | undefined {
   return pod.spec?.containers.find((c) => c.name === container)?.resources?.limits?.memory;
 }
@@ -490,7 +495,9 @@ function endedContainer(observation: Observation, pod: V1Pod, limits: Limits): V
   const retries = (job?.spec?.backoffLimit ?? 0) > 0 && jobOutcome(job) === undefined;
   for (const { init, status } of statuses(pod)) {
     const terminated = status.state?.terminated;
-    if (!terminated) continue;
+    // A native sidecar ends when the pod stops it, or crashes and is restarted: neither is
+    // the step's outcome.
+    if (!terminated || (init && nativeSidecar(pod, status.name))) continue;
     if (!init && status.name === limits.stepContainer) {
       if (terminated.exitCode !== 0) {
         const disrupted = disruptedVerdict(observation, pod, limits);

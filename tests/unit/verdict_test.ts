@@ -729,3 +729,30 @@ Deno.test("verdict: sidecars and extra init containers are read by name, not pos
   const verdict = judge(observe({ pods: [p] }), limits);
   assert.ok(verdict.done && verdict.exitStatus === 5);
 });
+
+/** A pod with a native sidecar (an init container with `restartPolicy: Always`) in `state`. */
+function podWithNativeSidecar(sidecar: V1ContainerState, step?: V1ContainerState): V1Pod {
+  const p = pod("p", { bootstrap: exited(0), step });
+  p.spec!.initContainers!.push({ name: "mesh", image: "envoy:1", restartPolicy: "Always" });
+  p.status!.initContainerStatuses!.push({
+    name: "mesh",
+    image: "envoy:1",
+    imageID: "",
+    ready: false,
+    restartCount: 1,
+    state: sidecar,
+  });
+  return p;
+}
+
+Deno.test("a native sidecar that crashed and is restarted does not fail the running step", () => {
+  const verdict = judge(observe({ pods: [podWithNativeSidecar(exited(1), running)] }), limits);
+  assert.equal(verdict.done, false);
+});
+
+Deno.test("a native sidecar stopped with the pod (SIGTERM) does not take over the step's status", () => {
+  const p = podWithNativeSidecar(exited(143), exited(0));
+  const verdict = judge(observe({ pods: [p] }), limits);
+  assert.ok(verdict.done);
+  assert.equal(verdict.exitStatus, 0, verdict.summary);
+});
