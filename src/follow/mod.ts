@@ -1,7 +1,9 @@
 /**
- * Following a submitted Job to its verdict: informers on the Job, its pods and the Job's
- * Events feed one observation, judged on every change and when a grace period or timeout
- * runs out; meanwhile the pods' logs are streamed to the build log (`pod_logs.ts`).
+ * Following a submitted Job to its verdict: informers on the Job, its pods, the Job's Events
+ * and each pod's Events feed one observation (`observer.ts`), judged on every change and
+ * when a grace period or timeout runs out; an API out of reach too long ends following
+ * (`reachability.ts`); meanwhile the pods' logs are streamed to the build log (`pod_logs.ts`)
+ * and read to their end once the verdict is known.
  *
  * @module
  */
@@ -10,22 +12,13 @@ import { EXIT, UserError } from "../exit_status.ts";
 import type { Api, ApiError } from "../kube/client.ts";
 import { paths } from "../kube/submit.ts";
 import type { Output } from "../report.ts";
-import {
-  JOB_FAILED_KEY,
-  jobOutcome,
-  judge,
-  type Limits,
-  mountKey,
-  type Observation,
-  type Verdict,
-} from "../verdict.ts";
-import { GraceClocks } from "./clocks.ts";
+import type { Limits } from "../verdict.ts";
 import { type Contact, Informer, sleep } from "./informer.ts";
-import { created, PodLogs } from "./pod_logs.ts";
+import { Decision, type FinalVerdict, Observer } from "./observer.ts";
+import { PodLogs } from "./pod_logs.ts";
 import { Reachability } from "./reachability.ts";
 
-/** A final verdict. */
-export type FinalVerdict = Extract<Verdict, { done: true }>;
+export type { FinalVerdict } from "./observer.ts";
 
 /** What to follow and where to report it. */
 export interface FollowOptions {
@@ -74,171 +67,60 @@ async function drain(
   return false;
 }
 
-function terminal(pod: V1Pod): boolean {
-  return pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
+/** Where the informers of one follow report. */
+interface Listeners {
+  observer: Observer;
+  decision: Decision;
+  podLogs: PodLogs;
+  onContact: (contact: Contact) => void;
+  /** Starts the informer of a new pod's Events. */
+  watchPodEvents: (pod: V1Pod) => void;
 }
 
-/** Follows the Job until its verdict, with every log line of the containers that ran. */
-export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
-  const { api, namespace, output, limits, signal } = options;
-  const name = options.job.metadata!.name!;
-  const uid = options.job.metadata!.uid!;
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  signal.addEventListener("abort", onAbort, { once: true });
-  if (signal.aborted) stop.abort();
-
-  const pods = new Map<string, V1Pod>();
-  const deletedPods = new Set<string>();
-  const firstSeen = new Map<string, number>();
-  const clocks = new GraceClocks(firstSeen);
-  const jobEvents: CoreV1Event[] = [];
-  const podEvents: CoreV1Event[] = [];
-  /** Every informer started, the pods' Events ones as their pods appear. */
-  const informers: { done: Promise<void> }[] = [];
-  let job: V1Job | undefined;
-  let jobDeleted = false;
-  const podLogs = new PodLogs({
-    api,
-    namespace,
-    output,
-    stepContainer: limits.stepContainer,
-    log: options.debug,
-  });
-
-  let settle!: (verdict: FinalVerdict) => void;
-  let fail!: (error: Error) => void;
-  const verdict = new Promise<FinalVerdict>((resolve, reject) => {
-    settle = resolve;
-    fail = reject;
-  });
-  const cannotFollow = (what: string) => (error: ApiError) => {
-    decided = true;
-    fail(
+/** The informers on the Job, its pods and the Job's Events, each change judged at once. */
+function jobInformers(
+  options: FollowOptions,
+  stop: AbortSignal,
+  to: Listeners,
+): { done: Promise<void> }[] {
+  const { api, namespace, output } = options;
+  const { observer, decision, podLogs, onContact } = to;
+  const { name, uid } = options.job.metadata as { name: string; uid: string };
+  const cannotFollow = (what: string) => (error: ApiError) =>
+    decision.fail(
       new UserError(
         `cannot ${what}, so the step cannot be followed: ${error.message}`,
         EXIT.internal.code,
       ),
     );
-  };
-  let decided = false;
-  let recheck: ReturnType<typeof setTimeout> | undefined;
-  const reachability = new Reachability({
-    budgetMs: options.unreachableBudgetMs,
-    note: (message) => void output.note(message),
-    exhausted: (error) => {
-      if (decided) return;
-      decided = true;
-      fail(new UserError(`cannot follow the step: ${error.message}`, EXIT.internal.code));
-    },
-  });
-  const onContact = (contact: Contact) => reachability.contact(contact);
-
-  const evaluate = () => {
-    if (decided) return;
-    const observation: Observation = {
-      job,
-      jobDeleted,
-      pods: [...pods.values()].sort((a, b) => created(a) - created(b)),
-      deletedPods,
-      jobEvents,
-      podEvents,
-      firstSeen,
-      now: Date.now(),
-      submittedAt: options.submittedAt,
-    };
-    const result = judge(observation, limits);
-    clearTimeout(recheck);
-    if (result.done) {
-      decided = true;
-      settle(result);
-    } else if (result.recheckAt !== undefined) {
-      recheck = setTimeout(evaluate, Math.max(0, result.recheckAt - Date.now()) + 5);
-    }
-  };
-
-  const observePod = (pod: V1Pod, deleted: boolean) => {
-    const podName = pod.metadata!.name!;
-    const now = Date.now();
-    if (!firstSeen.has(`pod:${podName}`)) {
-      firstSeen.set(`pod:${podName}`, now);
-      if (!deleted && pod.metadata?.uid) {
-        informers.push(podEventsInformer(podName, pod.metadata.uid));
-      }
-    }
-    const statuses = [
-      ...(pod.status?.initContainerStatuses ?? []),
-      ...(pod.status?.containerStatuses ?? []),
-    ];
-    for (const status of statuses) {
-      clocks.observeStatus(podName, status, now);
-    }
-    if ((deleted || pod.metadata?.deletionTimestamp) && !firstSeen.has(`deleted:${podName}`)) {
-      firstSeen.set(`deleted:${podName}`, now);
-    }
-    if (deleted && !terminal(pod)) deletedPods.add(podName);
-    pods.set(podName, pod);
-  };
-
-  /** The Events of one pod: a volume that cannot be mounted is told only there. */
-  const podEventsInformer = (podName: string, podUid: string) =>
-    new Informer<CoreV1Event>(api, {
-      path: paths.events(namespace),
-      fieldSelector: `involvedObject.uid=${podUid}`,
-      signal: stop.signal,
-      log: options.debug,
-      onContact,
-      onRefused: () => {},
-      onChange: ({ type, object }) => {
-        if (type === "DELETED") return;
-        const at = podEvents.findIndex((event) => event.metadata?.uid === object.metadata?.uid);
-        if (at === -1) podEvents.push(object);
-        else podEvents[at] = object;
-        clocks.observeEvent(podName, object, Date.now());
-        if (object.reason === "FailedMount" && !firstSeen.has(mountKey(podName))) {
-          firstSeen.set(mountKey(podName), Date.now());
-        }
-        evaluate();
-      },
-    });
-
-  informers.push(
+  const common = { signal: stop, log: options.debug, onContact };
+  return [
     new Informer<V1Job>(api, {
+      ...common,
       path: paths.jobs(namespace),
       fieldSelector: `metadata.name=${name}`,
-      signal: stop.signal,
-      log: options.debug,
-      onContact,
       onRefused: cannotFollow(`watch Job ${namespace}/${name}`),
-      onChange: ({ type, object }) => {
-        if (object.metadata?.uid !== uid) return;
-        if (type === "DELETED") jobDeleted = true;
-        else job = object;
-        if (jobOutcome(job) === "failed" && !firstSeen.has(JOB_FAILED_KEY)) {
-          firstSeen.set(JOB_FAILED_KEY, Date.now());
-        }
-        evaluate();
+      onChange: (change) => {
+        observer.jobChanged(change);
+        decision.evaluate();
       },
     }),
     new Informer<V1Pod>(api, {
+      ...common,
       path: paths.pods(namespace),
       labelSelector: `controller-uid=${uid}`, // on every version (batch.kubernetes.io/: 1.27+)
-      signal: stop.signal,
-      log: options.debug,
-      onContact,
       onRefused: cannotFollow(`watch the pods of Job ${namespace}/${name}`),
       onChange: ({ type, object }) => {
-        observePod(object, type === "DELETED");
-        podLogs.observe(object, type === "DELETED");
-        evaluate();
+        const deleted = type === "DELETED";
+        if (observer.podChanged(object, deleted) && !deleted) to.watchPodEvents(object);
+        podLogs.observe(object, deleted);
+        decision.evaluate();
       },
     }),
     new Informer<CoreV1Event>(api, {
+      ...common,
       path: paths.events(namespace),
       fieldSelector: `involvedObject.uid=${uid}`,
-      signal: stop.signal,
-      log: options.debug,
-      onContact,
       // Events only explain failures: without them the step still runs, less well told.
       onRefused: (error) => {
         output.note(
@@ -247,14 +129,75 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
       },
       onChange: ({ type, object }) => {
         if (type === "DELETED") return;
-        const at = jobEvents.findIndex((event) => event.metadata?.uid === object.metadata?.uid);
-        if (at === -1) jobEvents.push(object);
-        else jobEvents[at] = object;
-        evaluate();
+        observer.jobEventChanged(object);
+        decision.evaluate();
       },
     }),
-  );
+  ];
+}
 
+/** The informer on one pod's Events: a volume that cannot be mounted is told only there. */
+function podEventsInformer(
+  options: FollowOptions,
+  stop: AbortSignal,
+  to: Listeners,
+  pod: V1Pod,
+): Informer<CoreV1Event> {
+  const name = pod.metadata!.name!;
+  return new Informer<CoreV1Event>(options.api, {
+    path: paths.events(options.namespace),
+    fieldSelector: `involvedObject.uid=${pod.metadata!.uid}`,
+    signal: stop,
+    log: options.debug,
+    onContact: to.onContact,
+    onRefused: () => {},
+    onChange: ({ type, object }) => {
+      if (type === "DELETED") return;
+      to.observer.podEventChanged(name, object);
+      to.decision.evaluate();
+    },
+  });
+}
+
+/**
+ * Follows the Job until its verdict, with every log line of the containers that ran: the
+ * informers feed the observer, the decision judges it, the pods' logs stream meanwhile and
+ * are read to their end once the verdict is known.
+ */
+export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
+  const { output, signal } = options;
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  if (signal.aborted) stop.abort();
+
+  const observer = new Observer(options.job.metadata!.uid!, options.submittedAt);
+  const decision = new Decision(observer, options.limits);
+  const reachability = new Reachability({
+    budgetMs: options.unreachableBudgetMs,
+    note: (message) => void output.note(message),
+    exhausted: (error) =>
+      decision.fail(new UserError(`cannot follow the step: ${error.message}`, EXIT.internal.code)),
+  });
+  const podLogs = new PodLogs({
+    api: options.api,
+    namespace: options.namespace,
+    output,
+    stepContainer: options.limits.stepContainer,
+    log: options.debug,
+  });
+  const informers: { done: Promise<void> }[] = [];
+  const listeners: Listeners = {
+    observer,
+    decision,
+    podLogs,
+    onContact: (contact) => reachability.contact(contact),
+    watchPodEvents: (pod) =>
+      informers.push(podEventsInformer(options, stop.signal, listeners, pod)),
+  };
+  informers.push(...jobInformers(options, stop.signal, listeners));
+
+  const { verdict } = decision;
   const decidedOrStopped = Promise.race([verdict.then(() => undefined), aborted(stop.signal)]);
   const logsStop = new AbortController();
   const logs = podLogs.follow(decidedOrStopped, logsStop.signal);
@@ -262,24 +205,33 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
   try {
     const result = await Promise.race([verdict, aborted(stop.signal).then(() => undefined)]);
     if (!result) throw signal.reason ?? new Error("cancelled");
-    const decidedAt = Date.now();
-    const idleMs = result.stuck ? STUCK_LOG_DRAIN_IDLE_MS : LOG_DRAIN_IDLE_MS;
-    if (
-      !await drain(logs, () => Math.max(podLogs.lastProgress, decidedAt), idleMs, stop.signal) &&
-      !result.stuck
-    ) {
-      await output.note(
-        `the logs could not be read to the end: nothing more arrived for ${idleMs / 1000} s`,
-      );
-    }
+    await readLogsToTheEnd(logs, podLogs, result, output, stop.signal);
     return result;
   } finally {
     logsStop.abort();
     stop.abort();
-    clearTimeout(recheck);
+    decision.stop();
     reachability.stop();
     signal.removeEventListener("abort", onAbort);
     await Promise.allSettled([logs, ...informers.map((informer) => informer.done)]);
+  }
+}
+
+/** After the verdict, reads the logs to their end while they keep coming. */
+async function readLogsToTheEnd(
+  logs: Promise<void>,
+  podLogs: PodLogs,
+  result: FinalVerdict,
+  output: Output,
+  signal: AbortSignal,
+): Promise<void> {
+  const decidedAt = Date.now();
+  const idleMs = result.stuck ? STUCK_LOG_DRAIN_IDLE_MS : LOG_DRAIN_IDLE_MS;
+  const lastProgress = () => Math.max(podLogs.lastProgress, decidedAt);
+  if (!await drain(logs, lastProgress, idleMs, signal) && !result.stuck) {
+    await output.note(
+      `the logs could not be read to the end: nothing more arrived for ${idleMs / 1000} s`,
+    );
   }
 }
 
