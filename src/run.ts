@@ -1,6 +1,7 @@
 /**
  * The `command` hook: configuration → manifest → submit → follow → verdict, and on
- * SIGTERM, SIGINT or SIGHUP (the agent's cancel), delete the Job and exit within seconds.
+ * SIGTERM, SIGINT, SIGHUP or SIGQUIT (the agent's cancel), delete the Job and exit within
+ * seconds.
  *
  * @module
  */
@@ -20,7 +21,8 @@ import { annotate, annotationMarkdown, diagnosisText, Output } from "./report.ts
 
 type Env = Record<string, string | undefined>;
 
-const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+/** The signals the agent's bootstrap traps and forwards as its `cancel-signal`. */
+const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 } as const;
 type SignalName = keyof typeof SIGNALS;
 
 /** How long a cancel waits for a Job being created to be created, before deleting it. */
