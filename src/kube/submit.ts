@@ -75,8 +75,16 @@ function rejected(what: string, error: unknown): never {
   throw error;
 }
 
-/** Creates an object; an AlreadyExists answer to a retry means the first attempt got through. */
-async function create<T>(api: Api, path: string, body: T, options: RetryOptions): Promise<T> {
+/**
+ * Creates an object; an AlreadyExists answer to a retry means the first attempt got through
+ * (its answer was lost), and `existing` gives the object then.
+ */
+async function create<T>(
+  api: Api,
+  path: string,
+  body: T,
+  options: RetryOptions & { existing: (name: string) => Promise<T> },
+): Promise<T> {
   return await withRetries(async (first) => {
     try {
       return await api.request<T>("POST", path, {
@@ -87,10 +95,7 @@ async function create<T>(api: Api, path: string, body: T, options: RetryOptions)
     } catch (error) {
       const name = (body as { metadata?: { name?: string } }).metadata?.name;
       if (!first && error instanceof ApiError && error.status === 409 && name) {
-        return await api.request<T>("GET", `${path}/${name}`, {
-          signal: options.signal,
-          timeoutMs: 30_000,
-        });
+        return await options.existing(name);
       }
       throw error;
     }
@@ -116,6 +121,12 @@ export async function submit(
   const created = await create(api, paths.jobs(namespace), job, {
     ...retry,
     what: `creating Job ${job.metadata!.name}`,
+    // The Secret's owner reference needs the Job's uid: read it (the Role grants `get`).
+    existing: (name) =>
+      api.request<V1Job>("GET", paths.job(namespace, name), {
+        signal: options.signal,
+        timeoutMs: 30_000,
+      }),
   });
   if (!secret) return created;
   try {
@@ -130,7 +141,12 @@ export async function submit(
           uid: created.metadata!.uid!,
         }],
       },
-    }, { ...retry, what: `creating Secret ${secret.metadata!.name}` });
+    }, {
+      ...retry,
+      what: `creating Secret ${secret.metadata!.name}`,
+      // Nothing of the Secret is needed back, and the Role does not let the agent read Secrets.
+      existing: () => Promise.resolve(secret),
+    });
     return await withRetries(
       () =>
         api.request<V1Job>("PATCH", paths.job(namespace, created.metadata!.name!), {

@@ -8,6 +8,7 @@ import YAML from "yaml";
 import { type Cluster, freshNamespace, testCluster } from "../cluster/testing.ts";
 import { renderKubeconfig } from "../cluster/kubeconfig.ts";
 import { NODE_NAME } from "../cluster/control_plane.ts";
+import { startHttpProxy } from "../cluster/http_proxy.ts";
 import { binaryPath, helmTemplate, run } from "../helm.ts";
 import { runStep, type StepResult } from "./step_runner.ts";
 
@@ -131,6 +132,35 @@ Deno.test("as the chart's ServiceAccount, a whole step runs: affinity, submit, f
   assert.deepEqual(after.items, []);
   await Deno.remove(kubeconfig);
 });
+
+for (const [kind, collection] of [["Job", "/jobs"], ["Secret", "/secrets"]]) {
+  Deno.test(`as the chart's ServiceAccount, a ${kind} created but its answer lost (503) is retried, and the step runs`, async () => {
+    const cluster = testCluster();
+    await using namespace = await freshNamespace();
+    const kubeconfig = await installAgentIdentity(cluster, namespace.name);
+    let posted = 0;
+    // A load balancer in front of the API server answering 503 once the server has acted.
+    await using proxy = await startHttpProxy(kubeconfig, async (request, forward) => {
+      const answer = await forward();
+      if (request.method !== "POST" || !request.path.endsWith(collection) || posted++ > 0) {
+        return answer;
+      }
+      await answer.body?.cancel();
+      return new Response("upstream connect error", { status: 503 });
+    });
+    const result = await step(namespace.name, proxy.kubeconfigPath);
+    assert.equal(posted, 2, `the ${kind}'s creation was answered 503 and tried again`);
+    assert.equal(result.status, 3, log(result));
+    assert.match(
+      result.stdout,
+      new RegExp(
+        `kubernetes plugin: creating ${kind} scenario-1-[0-9a-f]{10} failed \\(upstream connect error\\); retrying in 0\\.3s\\n`,
+      ),
+    );
+    assert.match(result.stdout, /\+\+\+ :kubernetes: alpine:3\nfrom the pod\n/);
+    await Deno.remove(kubeconfig);
+  });
+}
 
 const withoutRule: [string, string, (result: StepResult) => void][] = [
   ["jobs", "creating the Job fails (90) with the server's refusal", (result) => {
