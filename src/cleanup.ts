@@ -47,7 +47,7 @@ async function deleteJob(api: Api, namespace: string, name: string): Promise<str
 }
 
 /** Runs one part of the cleanup; a problem is reported, and the other parts still run. */
-async function part(output: Output, what: string, work: () => Promise<void>): Promise<void> {
+async function part(output: Output, what: string, work: () => Promise<unknown>): Promise<void> {
   try {
     await work();
   } catch (error) {
@@ -104,13 +104,22 @@ export interface Selection {
   naming: { kind: string; why: string };
 }
 
-/** Lists the Jobs `labelSelector` selects and deletes those `pick` keeps, one by one. */
-export async function deleteSelected(api: Api, output: Output, options: Selection): Promise<void> {
+/**
+ * Lists the Jobs `labelSelector` selects and deletes those `pick` keeps, one by one; returns
+ * the names of those deleted.
+ */
+export async function deleteSelected(
+  api: Api,
+  output: Output,
+  options: Selection,
+): Promise<string[]> {
   const { namespace, naming } = options;
+  const deleted: string[] = [];
   for await (const page of listJobMetadata(api, namespace, options)) {
     for (const job of options.pick?.(page) ?? page) {
       const name = job.metadata!.name!;
       const problem = await deleteJob(api, namespace, name);
+      if (!problem) deleted.push(name);
       await output.note(
         problem
           ? `could not delete ${naming.kind}Job ${name}: ${problem}`
@@ -118,6 +127,7 @@ export async function deleteSelected(api: Api, output: Output, options: Selectio
       );
     }
   }
+  return deleted;
 }
 
 /** Cleans up after a step; always returns 0. */

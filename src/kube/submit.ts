@@ -31,7 +31,7 @@ export interface RetryOptions {
   what: string;
   /** Gives up retrying after this long. */
   budgetMs: number;
-  /** Stops retrying. */
+  /** Stops retrying; a request in flight is let finish, so that its outcome is known. */
   signal?: AbortSignal;
   /** Reports each retry. */
   onRetry?: (message: string) => void;
@@ -60,6 +60,7 @@ export async function withRetries<T>(
         }s`,
       );
       await sleep(delayMs, options.signal);
+      if (options.signal?.aborted) throw error;
       delayMs = Math.min(delayMs * 2, 5000);
     }
   }
@@ -87,11 +88,7 @@ async function create<T>(
 ): Promise<T> {
   return await withRetries(async (first) => {
     try {
-      return await api.request<T>("POST", path, {
-        body,
-        signal: options.signal,
-        timeoutMs: 30_000,
-      });
+      return await api.request<T>("POST", path, { body, timeoutMs: 30_000 });
     } catch (error) {
       const name = (body as { metadata?: { name?: string } }).metadata?.name;
       if (!first && error instanceof ApiError && error.status === 409 && name) {
@@ -102,7 +99,11 @@ async function create<T>(
   }, options).catch((error) => rejected(options.what, error));
 }
 
-/** Submits a step's Job and (if any) its Secret; returns the Job as created. */
+/**
+ * Submits a step's Job and (if any) its Secret; returns the Job as created. `signal` stops
+ * the retries, never a request already sent: whether that one created the Job is known
+ * from its answer.
+ */
 export async function submit(
   api: Api,
   namespace: string,
@@ -123,10 +124,7 @@ export async function submit(
     what: `creating Job ${job.metadata!.name}`,
     // The Secret's owner reference needs the Job's uid: read it (the Role grants `get`).
     existing: (name) =>
-      api.request<V1Job>("GET", paths.job(namespace, name), {
-        signal: options.signal,
-        timeoutMs: 30_000,
-      }),
+      api.request<V1Job>("GET", paths.job(namespace, name), { timeoutMs: 30_000 }),
   });
   if (!secret) return created;
   try {
@@ -152,7 +150,6 @@ export async function submit(
         api.request<V1Job>("PATCH", paths.job(namespace, created.metadata!.name!), {
           body: { spec: { suspend: false } },
           contentType: "application/merge-patch+json",
-          signal: options.signal,
           timeoutMs: 30_000,
         }),
       { ...retry, what: `starting Job ${created.metadata!.name}` },
