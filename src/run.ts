@@ -6,7 +6,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import type { V1Job, V1Pod } from "@kubernetes/client-node";
+import type { V1Job, V1OwnerReference, V1Pod } from "@kubernetes/client-node";
 import { loadConfiguration } from "./config/mod.ts";
 import { EXIT, UserError } from "./exit_status.ts";
 import { sleep } from "./follow/informer.ts";
@@ -70,6 +70,38 @@ async function agentPlacement(api: Api, env: Env, namespace: string): Promise<Pl
         (error as Error).message
       }`,
     );
+  }
+}
+
+/**
+ * The agent's own pod as the owner of the step's Job, when the agent runs in a pod of the
+ * Job's namespace (POD_NAME and POD_NAMESPACE, as the agent chart sets them): the garbage
+ * collector then deletes the Job, and so its pod, when the agent's pod is deleted. An owner
+ * cannot be in another namespace (the collector would take it for absent and delete the
+ * Job at once), so a Job elsewhere has none and is left to cleanup. A pod that cannot be
+ * read is said so, and the step runs without an owner.
+ */
+async function agentOwner(
+  api: Api,
+  env: Env,
+  namespace: string,
+  output: Output,
+): Promise<V1OwnerReference | undefined> {
+  const name = env.POD_NAME;
+  const podNamespace = env.POD_NAMESPACE;
+  if (!name || podNamespace !== namespace) return undefined;
+  try {
+    const pod = await api.request<V1Pod>("GET", paths.pod(podNamespace, name), {
+      timeoutMs: 30_000,
+    });
+    // Not blockOwnerDeletion, which would need `update` on pods/finalizers.
+    return { apiVersion: "v1", kind: "Pod", name, uid: pod.metadata!.uid! };
+  } catch (error) {
+    await output.note(
+      `warning: cannot read the agent's pod ${podNamespace}/${name}, so the Job does not go ` +
+        `with it: ${(error as Error).message}`,
+    );
+    return undefined;
   }
 }
 
@@ -160,10 +192,11 @@ export async function run(env: Env): Promise<number> {
       // In a pod, the cluster access's namespace is the pod's own (its service account's).
       ? await agentPlacement(api, env, access.namespace ?? namespace)
       : undefined;
-    const rendered = await renderStep(config, { placement });
+    const owner = await agentOwner(api, env, namespace, output);
+    const rendered = await renderStep(config, { placement, owner });
     name = rendered.job.metadata!.name!;
     if (config.options["print-resulting-job-spec"]) {
-      const shown = await renderStep(config, { placement, redact: true });
+      const shown = await renderStep(config, { placement, owner, redact: true });
       await output.group("~~~", "Job spec");
       await output.write(renderedYaml(shown));
     }

@@ -1,7 +1,7 @@
 /**
- * The agent chart's Role is exactly enough: a whole step (node affinity lookup, submit,
- * follow, logs, verdict, cleanup) runs authenticated as the chart's ServiceAccount; and
- * without any one rule, the operation that needs it fails with the API server's message.
+ * The agent chart's Role is exactly enough: a whole step (node affinity lookup, the agent's
+ * pod as the Job's owner, submit, follow, logs, verdict, cleanup) runs authenticated as the
+ * chart's ServiceAccount, a lost answer to a creation included; and without any one rule, the operation that needs it fails with the API server's message.
  */
 import assert from "node:assert/strict";
 import YAML from "yaml";
@@ -109,14 +109,22 @@ Deno.test("as the chart's ServiceAccount, a whole step runs: affinity, submit, f
   });
   assert.equal(result.status, 3, log(result));
   assert.match(result.stdout, /\+\+\+ :kubernetes: alpine:3\nfrom the pod\n/);
-  const jobs = await cluster.api.get<
-    { items: { spec: { template: { spec: Record<string, unknown> } } }[] }
-  >(
+  const jobs = await cluster.api.get<{
+    items: {
+      metadata: { ownerReferences?: { kind: string; name: string }[] };
+      spec: { template: { spec: Record<string, unknown> } };
+    }[];
+  }>(
     `/apis/batch/v1/namespaces/${namespace.name}/jobs`,
   );
   assert.deepEqual(jobs.items[0].spec.template.spec.nodeSelector, {
     "kubernetes.io/hostname": NODE_NAME,
   });
+  // Owned by the agent's pod, read with the Role's `pods` rule.
+  assert.deepEqual(
+    jobs.items[0].metadata.ownerReferences?.map(({ kind, name }) => ({ kind, name })),
+    [{ kind: "Pod", name: pod }],
+  );
   const cleanup = await runStep({
     namespace: namespace.name,
     kubeconfigPath: kubeconfig,
