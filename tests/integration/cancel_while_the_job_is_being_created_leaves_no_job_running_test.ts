@@ -59,8 +59,12 @@ for (const [scenario, slowness, said, left] of scenarios) {
     let programExited!: () => void;
     const exited = new Promise<void>((resolve) => programExited = resolve);
     let created: Promise<unknown> = Promise.resolve();
+    let posting!: () => void;
+    // The cancel comes once the creation is on its way, as the proxy sees it.
+    const posted = new Promise<void>((resolve) => posting = resolve);
     await using proxy = await startHttpProxy(testCluster().kubeconfigPath, (request, forward) => {
       if (request.method !== "POST" || !request.path.endsWith("/jobs")) return forward();
+      posting();
       const answer = slowness(forward, exited);
       created = answer;
       return answer;
@@ -71,7 +75,7 @@ for (const [scenario, slowness, said, left] of scenarios) {
       plugin: { image: "alpine:3", "init-image": "" },
       // Ends at once on the SIGTERM of its deletion (a shell as PID 1 ignores it otherwise).
       command: "trap 'exit 143' TERM; sleep 300 & wait",
-      signal: { when: /Creating Job /, signal: "SIGTERM" },
+      signal: { when: posted, signal: "SIGTERM" },
     });
     programExited();
     const name = stepJobName(result.jobId);
