@@ -1,11 +1,12 @@
 /**
  * The `pre-exit` hook: deletes this step's Job, found by its `buildkite/job-id` label (no
- * state files), and this plugin's Jobs older than a day, listed by their metadata alone, a
- * page at a time. Idempotent; a problem is reported and never fails the build.
+ * state files), and this plugin's Jobs older than a day that have finished or outlived their
+ * own deadline, listed by their metadata alone, a page at a time. Idempotent; a problem is
+ * reported and never fails the build.
  *
  * @module
  */
-import type { V1ObjectMeta } from "@kubernetes/client-node";
+import type { V1Job, V1ObjectMeta } from "@kubernetes/client-node";
 import { loadConfiguration } from "./config/mod.ts";
 import { Api, ApiError } from "./kube/client.ts";
 import { loadClusterAccess, resolveNamespace } from "./kube/kubeconfig.ts";
@@ -24,13 +25,60 @@ export interface JobMetadata {
   metadata?: V1ObjectMeta;
 }
 
-/** The Jobs `jobs-cleanup-via-plugin` deletes: this plugin's, created more than a day ago. */
+/**
+ * The Jobs `jobs-cleanup-via-plugin` considers: this plugin's, created more than a day ago.
+ * Of these, it deletes those {@link hasEnded}.
+ */
 export function oldJobs(jobs: JobMetadata[], now: number): JobMetadata[] {
   return jobs.filter((job) => {
     const created = job.metadata?.creationTimestamp;
     return created !== undefined && now - new Date(created).getTime() > OLD_JOB_AGE_MS &&
       job.metadata?.labels?.[PLUGIN_LABEL] === PLUGIN_LABEL_VALUE;
   });
+}
+
+/**
+ * Whether a Job is done with: finished (its `Complete` or `Failed` condition), or running
+ * past its own `activeDeadlineSeconds`, which the Job controller should have ended it at.
+ * A running Job of another step, however old, is not.
+ */
+export function hasEnded(job: V1Job, now: number): boolean {
+  const finished = job.status?.conditions?.some((condition) =>
+    (condition.type === "Complete" || condition.type === "Failed") && condition.status === "True"
+  );
+  if (finished) return true;
+  const deadlineSeconds = job.spec?.activeDeadlineSeconds;
+  const started = job.status?.startTime;
+  return deadlineSeconds !== undefined && started !== undefined &&
+    now - new Date(started).getTime() > deadlineSeconds * 1000;
+}
+
+/**
+ * Of the old Jobs, those that have ended. A metadata list holds no status, so each is read
+ * whole: one request per Job that is about to be deleted or is an old running one, which
+ * with `job-ttl-seconds-after-finished` are few, rather than every Job of the namespace
+ * whole, each carrying its step's environment.
+ */
+async function endedJobs(
+  api: Api,
+  output: Output,
+  namespace: string,
+  candidates: JobMetadata[],
+): Promise<JobMetadata[]> {
+  const ended: JobMetadata[] = [];
+  for (const candidate of candidates) {
+    const name = candidate.metadata!.name!;
+    try {
+      const job = await api.request<V1Job>("GET", paths.job(namespace, name), {
+        timeoutMs: 10_000,
+      });
+      if (hasEnded(job, Date.now())) ended.push(candidate);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) continue;
+      await output.note(`could not read old Job ${name}: ${(error as Error).message}`);
+    }
+  }
+  return ended;
 }
 
 async function deleteJob(api: Api, namespace: string, name: string): Promise<string | undefined> {
@@ -47,7 +95,7 @@ async function deleteJob(api: Api, namespace: string, name: string): Promise<str
 }
 
 /** Runs one part of the cleanup; a problem is reported, and the other parts still run. */
-async function part(output: Output, what: string, work: () => Promise<void>): Promise<void> {
+async function part(output: Output, what: string, work: () => Promise<unknown>): Promise<void> {
   try {
     await work();
   } catch (error) {
@@ -99,18 +147,27 @@ export interface Selection {
   /** How long each page of the list may take. */
   timeoutMs: number;
   /** Which of the Jobs selected to delete (default: all). */
-  pick?: (jobs: JobMetadata[]) => JobMetadata[];
+  pick?: (jobs: JobMetadata[]) => JobMetadata[] | Promise<JobMetadata[]>;
   /** How a deleted Job is named in the log: "" or "old ", and what follows its name. */
   naming: { kind: string; why: string };
 }
 
-/** Lists the Jobs `labelSelector` selects and deletes those `pick` keeps, one by one. */
-export async function deleteSelected(api: Api, output: Output, options: Selection): Promise<void> {
+/**
+ * Lists the Jobs `labelSelector` selects and deletes those `pick` keeps, one by one; returns
+ * the names of those deleted.
+ */
+export async function deleteSelected(
+  api: Api,
+  output: Output,
+  options: Selection,
+): Promise<string[]> {
   const { namespace, naming } = options;
+  const deleted: string[] = [];
   for await (const page of listJobMetadata(api, namespace, options)) {
-    for (const job of options.pick?.(page) ?? page) {
+    for (const job of await (options.pick?.(page) ?? page)) {
       const name = job.metadata!.name!;
       const problem = await deleteJob(api, namespace, name);
+      if (!problem) deleted.push(name);
       await output.note(
         problem
           ? `could not delete ${naming.kind}Job ${name}: ${problem}`
@@ -118,6 +175,7 @@ export async function deleteSelected(api: Api, output: Output, options: Selectio
       );
     }
   }
+  return deleted;
 }
 
 /** Cleans up after a step; always returns 0. */
@@ -150,8 +208,8 @@ export async function cleanup(env: Env): Promise<number> {
           namespace,
           labelSelector: `${PLUGIN_LABEL}=${PLUGIN_LABEL_VALUE}`,
           timeoutMs: 30_000,
-          pick: (jobs) => oldJobs(jobs, Date.now()),
-          naming: { kind: "old ", why: " (older than a day)" },
+          pick: (jobs) => endedJobs(client, output, namespace, oldJobs(jobs, Date.now())),
+          naming: { kind: "old ", why: " (older than a day, and ended)" },
         }));
     }
   } catch (error) {

@@ -1,11 +1,12 @@
 /**
  * The `command` hook: configuration → manifest → submit → follow → verdict, and on
- * SIGTERM, SIGINT or SIGHUP (the agent's cancel), delete the Job and exit within seconds.
+ * SIGTERM, SIGINT, SIGHUP or SIGQUIT (the agent's cancel), delete the Job and exit within
+ * seconds.
  *
  * @module
  */
 import { readFileSync } from "node:fs";
-import type { V1Job, V1Pod } from "@kubernetes/client-node";
+import type { V1Job, V1OwnerReference, V1Pod } from "@kubernetes/client-node";
 import { loadConfiguration } from "./config/mod.ts";
 import { EXIT, UserError } from "./exit_status.ts";
 import { sleep } from "./follow/informer.ts";
@@ -13,18 +14,25 @@ import { followJob } from "./follow/mod.ts";
 import { Api, ApiError } from "./kube/client.ts";
 import { loadClusterAccess, resolveNamespace } from "./kube/kubeconfig.ts";
 import { paths, submit } from "./kube/submit.ts";
+import { deleteSelected } from "./cleanup.ts";
 import { type Placement, renderStep } from "./render/mod.ts";
+import { JOB_ID_LABEL, labelValue } from "./render/names.ts";
 import { STEP_CONTAINER } from "./render/job.ts";
 import { renderedYaml } from "./render/yaml.ts";
 import { annotate, annotationMarkdown, diagnosisText, Output } from "./report.ts";
 
 type Env = Record<string, string | undefined>;
 
-const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+/** The signals the agent's bootstrap traps and forwards as its `cancel-signal`. */
+const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 } as const;
 type SignalName = keyof typeof SIGNALS;
 
-/** How long a cancel waits for a Job being created to be created, before deleting it. */
-const CANCEL_SUBMIT_WAIT_MS = 1500;
+/**
+ * How long a cancel waits for the answer to a Job's creation, before looking for the Job by
+ * its label. With the deletion, within the agent's signal grace (9 s by default), which the
+ * pre-exit hook shares.
+ */
+const CANCEL_SUBMIT_WAIT_MS = 3000;
 /** How long the deletions on cancel may take in all. */
 const CANCEL_BUDGET_MS = 2500;
 
@@ -62,6 +70,38 @@ async function agentPlacement(api: Api, env: Env, namespace: string): Promise<Pl
         (error as Error).message
       }`,
     );
+  }
+}
+
+/**
+ * The agent's own pod as the owner of the step's Job, when the agent runs in a pod of the
+ * Job's namespace (POD_NAME and POD_NAMESPACE, as the agent chart sets them): the garbage
+ * collector then deletes the Job, and so its pod, when the agent's pod is deleted. An owner
+ * cannot be in another namespace (the collector would take it for absent and delete the
+ * Job at once), so a Job elsewhere has none and is left to cleanup. A pod that cannot be
+ * read is said so, and the step runs without an owner.
+ */
+async function agentOwner(
+  api: Api,
+  env: Env,
+  namespace: string,
+  output: Output,
+): Promise<V1OwnerReference | undefined> {
+  const name = env.POD_NAME;
+  const podNamespace = env.POD_NAMESPACE;
+  if (!name || podNamespace !== namespace) return undefined;
+  try {
+    const pod = await api.request<V1Pod>("GET", paths.pod(podNamespace, name), {
+      timeoutMs: 30_000,
+    });
+    // Not blockOwnerDeletion, which would need `update` on pods/finalizers.
+    return { apiVersion: "v1", kind: "Pod", name, uid: pod.metadata!.uid! };
+  } catch (error) {
+    await output.note(
+      `warning: cannot read the agent's pod ${podNamespace}/${name}, so the Job does not go ` +
+        `with it: ${(error as Error).message}`,
+    );
+    return undefined;
   }
 }
 
@@ -103,6 +143,41 @@ async function deleteStepWithin(
   }
 }
 
+/** What became of a Job's creation: the Job created, or the error that ended the attempts. */
+type Submission = { job: V1Job } | { error: Error };
+
+/**
+ * On cancel, the step's Job whose creation has not answered (or failed, perhaps after the
+ * server acted): deleted if it exists by now, found by its `buildkite/job-id` label; the
+ * rest of the cancel's message says which.
+ */
+async function deleteUnconfirmed(
+  api: Api,
+  output: Output,
+  step: { namespace: string; name: string; jobId: string; preExitCleanup: boolean },
+  outcome: { error: Error } | undefined,
+): Promise<string> {
+  const { namespace, name } = step;
+  const deleted = await deleteSelected(api, output, {
+    namespace,
+    labelSelector: `${JOB_ID_LABEL}=${labelValue(step.jobId)}`,
+    timeoutMs: CANCEL_BUDGET_MS,
+    naming: { kind: "", why: "" },
+  });
+  await api.request("DELETE", paths.secret(namespace, name), {
+    body: { propagationPolicy: "Background" },
+    timeoutMs: CANCEL_BUDGET_MS,
+  }).catch(() => undefined);
+  const asked = outcome
+    ? outcome.error.message
+    : `creating Job ${namespace}/${name} had no answer within ${CANCEL_SUBMIT_WAIT_MS / 1000} s`;
+  if (deleted.length) return `: ${asked}; deleted it, found by its ${JOB_ID_LABEL} label`;
+  const later = step.preExitCleanup
+    ? "the pre-exit hook looks for it again"
+    : "should it be created after all, nothing here deletes it (`job-cleanup-after-finished-via-plugin` is off)";
+  return `: ${asked}, and no Job of this step exists now; ${later}`;
+}
+
 /** Runs the step described by a hook's environment; returns the hook's exit status. */
 export async function run(env: Env): Promise<number> {
   const output = new Output();
@@ -128,30 +203,33 @@ export async function run(env: Env): Promise<number> {
       console.error(`kubernetes plugin: debug: ${new Date().toISOString()} ${message}`)
     : undefined;
   let name: string | undefined;
-  let submitted = false;
-  let submission: Promise<V1Job> | undefined;
+  let submission: Promise<Submission> | undefined;
 
   const step = async (): Promise<number> => {
     const placement = config.options["use-agent-node-affinity"]
       // In a pod, the cluster access's namespace is the pod's own (its service account's).
       ? await agentPlacement(api, env, access.namespace ?? namespace)
       : undefined;
-    const rendered = await renderStep(config, { placement });
+    const owner = await agentOwner(api, env, namespace, output);
+    const rendered = await renderStep(config, { placement, owner });
     name = rendered.job.metadata!.name!;
     if (config.options["print-resulting-job-spec"]) {
-      const shown = await renderStep(config, { placement, redact: true });
+      const shown = await renderStep(config, { placement, owner, redact: true });
       await output.group("~~~", "Job spec");
       await output.write(renderedYaml(shown));
     }
     await output.group("~~~", `Creating Job ${namespace}/${name}`);
-    submitted = true;
-    // Not aborted by a cancel: a Job whose creation is cut short may still be created, and the
-    // cancel, which waits for this, must find it to delete it.
+    // A cancel before this point creates nothing; after it, the cancel finds `submission`.
+    if (cancel.signal.aborted) throw cancel.signal.reason;
     const submittedAt = Date.now();
-    submission = submit(api, namespace, rendered, {
+    // A cancel stops the retries, not a request in flight: its answer tells the cancel, which
+    // waits for it, whether there is a Job to delete.
+    const creating = submit(api, namespace, rendered, {
       onRetry: (message) => output.note(message),
+      signal: cancel.signal,
     });
-    const job = await submission;
+    submission = creating.then((job) => ({ job }), (error) => ({ error }));
+    const job = await creating;
     const verdict = await followJob({
       api,
       namespace,
@@ -218,19 +296,36 @@ export async function run(env: Env): Promise<number> {
     cancel.signal.addEventListener("abort", async () => {
       const signal = received ?? "SIGTERM";
       let message = `Cancelled (${signal})`;
-      if (submitted && name) {
-        await Promise.race([submission?.catch(() => {}), sleep(CANCEL_SUBMIT_WAIT_MS)]);
+      if (!submission && name) message += `: no Job created`;
+      if (submission && name) {
+        const outcome = await Promise.race([
+          submission,
+          sleep(CANCEL_SUBMIT_WAIT_MS).then(() => undefined),
+        ]);
         // The request timeout bounds waiting for answers, not connecting or credentials: the
         // agent's SIGKILL follows within seconds, so the whole deletion is bounded too.
-        const problems = await Promise.race([
-          deleteStep(api, namespace, name, CANCEL_BUDGET_MS),
-          sleep(CANCEL_BUDGET_MS + 500).then(() => [
-            `no answer within ${(CANCEL_BUDGET_MS + 500) / 1000} s`,
-          ]),
+        const deletion = outcome && "job" in outcome
+          ? deleteStep(api, namespace, name, CANCEL_BUDGET_MS).then((problems) =>
+            problems.length
+              ? `: could not delete Job ${namespace}/${name}: ${problems.join("; ")}`
+              : `: deleted Job ${namespace}/${name}`
+          )
+          : deleteUnconfirmed(api, output, {
+            namespace,
+            name,
+            jobId: config.step.jobId,
+            preExitCleanup: config.options["job-cleanup-after-finished-via-plugin"],
+          }, outcome).catch((error) =>
+            `: could not look for Job ${namespace}/${name}: ${(error as Error).message}`
+          );
+        message += await Promise.race([
+          deletion,
+          sleep(CANCEL_BUDGET_MS + 500).then(() =>
+            `: could not delete Job ${namespace}/${name}: no answer within ${
+              (CANCEL_BUDGET_MS + 500) / 1000
+            } s`
+          ),
         ]);
-        message += problems.length
-          ? `: could not delete Job ${namespace}/${name}: ${problems.join("; ")}`
-          : `: deleted Job ${namespace}/${name}`;
       }
       await output.group("+++", message);
       resolve(128 + SIGNALS[signal]);

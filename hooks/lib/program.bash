@@ -53,8 +53,9 @@ kubernetes_plugin_run() {
   fi
   local exports
   exports="$(kubernetes_plugin_hook_exports)"
-  # The agent cancels by signalling the whole process group: the program handles the signal
-  # (deletes the Job); this shell only waits for it, so its status and last words arrive.
+  # The agent cancels by signalling the whole process group with its cancel-signal, one of
+  # the four its bootstrap forwards: the program handles it (deletes the Job); this shell
+  # only waits for it, so its status and last words arrive. Bash ignores QUIT by itself.
   trap ':' TERM INT HUP
   # Given to the program alone: an export here would reach the job's later hooks.
   BUILDKITE_KUBERNETES_PLUGIN_HOOK_EXPORTS="${exports}" "${command[@]}" "$@"

@@ -174,7 +174,9 @@ export const optionsSchema = z.strictObject({
   "job-ttl-seconds-after-finished": seconds().default(3600)
     .describe("The Job's `ttlSecondsAfterFinished`."),
   "jobs-cleanup-via-plugin": z.boolean().default(true)
-    .describe("At the end of a step, delete this plugin's Jobs older than a day in the namespace."),
+    .describe(
+      "At the end of a step, delete this plugin's Jobs older than a day in the namespace that have ended.",
+    ),
   "job-cleanup-after-finished-via-plugin": z.boolean().default(true)
     .describe("At the end of a step, delete its Job."),
   "namespace": z.string().regex(LABEL_PATTERN, {

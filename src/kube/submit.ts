@@ -31,7 +31,7 @@ export interface RetryOptions {
   what: string;
   /** Gives up retrying after this long. */
   budgetMs: number;
-  /** Stops retrying. */
+  /** Stops retrying; a request in flight is let finish, so that its outcome is known. */
   signal?: AbortSignal;
   /** Reports each retry. */
   onRetry?: (message: string) => void;
@@ -60,6 +60,7 @@ export async function withRetries<T>(
         }s`,
       );
       await sleep(delayMs, options.signal);
+      if (options.signal?.aborted) throw error;
       delayMs = Math.min(delayMs * 2, 5000);
     }
   }
@@ -75,29 +76,34 @@ function rejected(what: string, error: unknown): never {
   throw error;
 }
 
-/** Creates an object; an AlreadyExists answer to a retry means the first attempt got through. */
-async function create<T>(api: Api, path: string, body: T, options: RetryOptions): Promise<T> {
+/**
+ * Creates an object; an AlreadyExists answer to a retry means the first attempt got through
+ * (its answer was lost), and `existing` gives the object then.
+ */
+async function create<T>(
+  api: Api,
+  path: string,
+  body: T,
+  options: RetryOptions & { existing: (name: string) => Promise<T> },
+): Promise<T> {
   return await withRetries(async (first) => {
     try {
-      return await api.request<T>("POST", path, {
-        body,
-        signal: options.signal,
-        timeoutMs: 30_000,
-      });
+      return await api.request<T>("POST", path, { body, timeoutMs: 30_000 });
     } catch (error) {
       const name = (body as { metadata?: { name?: string } }).metadata?.name;
       if (!first && error instanceof ApiError && error.status === 409 && name) {
-        return await api.request<T>("GET", `${path}/${name}`, {
-          signal: options.signal,
-          timeoutMs: 30_000,
-        });
+        return await options.existing(name);
       }
       throw error;
     }
   }, options).catch((error) => rejected(options.what, error));
 }
 
-/** Submits a step's Job and (if any) its Secret; returns the Job as created. */
+/**
+ * Submits a step's Job and (if any) its Secret; returns the Job as created. `signal` stops
+ * the retries, never a request already sent: whether that one created the Job is known
+ * from its answer.
+ */
 export async function submit(
   api: Api,
   namespace: string,
@@ -116,6 +122,9 @@ export async function submit(
   const created = await create(api, paths.jobs(namespace), job, {
     ...retry,
     what: `creating Job ${job.metadata!.name}`,
+    // The Secret's owner reference needs the Job's uid: read it (the Role grants `get`).
+    existing: (name) =>
+      api.request<V1Job>("GET", paths.job(namespace, name), { timeoutMs: 30_000 }),
   });
   if (!secret) return created;
   try {
@@ -130,13 +139,17 @@ export async function submit(
           uid: created.metadata!.uid!,
         }],
       },
-    }, { ...retry, what: `creating Secret ${secret.metadata!.name}` });
+    }, {
+      ...retry,
+      what: `creating Secret ${secret.metadata!.name}`,
+      // Nothing of the Secret is needed back, and the Role does not let the agent read Secrets.
+      existing: () => Promise.resolve(secret),
+    });
     return await withRetries(
       () =>
         api.request<V1Job>("PATCH", paths.job(namespace, created.metadata!.name!), {
           body: { spec: { suspend: false } },
           contentType: "application/merge-patch+json",
-          signal: options.signal,
           timeoutMs: 30_000,
         }),
       { ...retry, what: `starting Job ${created.metadata!.name}` },

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { V1Job, V1Secret } from "@kubernetes/client-node";
+import type { V1Job, V1OwnerReference, V1Secret } from "@kubernetes/client-node";
 import type { Configuration } from "../config/mod.ts";
 import { buildManifest, type Placement } from "./job.ts";
 import { applyJsonnetPatch, applyPodSpecPatch } from "./patch.ts";
@@ -22,14 +22,18 @@ export interface Rendered {
 
 /**
  * Renders a step's objects. With `redact`, the Secret's values are replaced so the result
- * can be shown (`render`, `print-resulting-job-spec`).
+ * can be shown (`render`, `print-resulting-job-spec`); with `owner` (the agent's pod), the
+ * Job is owned by it, so that deleting it deletes the Job.
  */
 export async function renderStep(
   config: Configuration,
-  options: { placement?: Placement; redact?: boolean } = {},
+  options: { placement?: Placement; redact?: boolean; owner?: V1OwnerReference } = {},
 ): Promise<Rendered> {
   const manifest = buildManifest(config, options.placement);
   let job = manifest.job;
+  if (options.owner) {
+    job = { ...job, metadata: { ...job.metadata, ownerReferences: [options.owner] } };
+  }
   const podSpecPatch = config.options["pod-spec-patch"];
   if (podSpecPatch) job = applyPodSpecPatch(job, podSpecPatch);
   const patch = config.options.patch;

@@ -1,13 +1,14 @@
 /**
- * The agent chart's Role is exactly enough: a whole step (node affinity lookup, submit,
- * follow, logs, verdict, cleanup) runs authenticated as the chart's ServiceAccount; and
- * without any one rule, the operation that needs it fails with the API server's message.
+ * The agent chart's Role is exactly enough: a whole step (node affinity lookup, the agent's
+ * pod as the Job's owner, submit, follow, logs, verdict, cleanup) runs authenticated as the
+ * chart's ServiceAccount, a lost answer to a creation included; and without any one rule, the operation that needs it fails with the API server's message.
  */
 import assert from "node:assert/strict";
 import YAML from "yaml";
 import { type Cluster, freshNamespace, testCluster } from "../cluster/testing.ts";
 import { renderKubeconfig } from "../cluster/kubeconfig.ts";
 import { NODE_NAME } from "../cluster/control_plane.ts";
+import { startHttpProxy } from "../cluster/http_proxy.ts";
 import { binaryPath, helmTemplate, run } from "../helm.ts";
 import { runStep, type StepResult } from "./step_runner.ts";
 
@@ -108,14 +109,22 @@ Deno.test("as the chart's ServiceAccount, a whole step runs: affinity, submit, f
   });
   assert.equal(result.status, 3, log(result));
   assert.match(result.stdout, /\+\+\+ :kubernetes: alpine:3\nfrom the pod\n/);
-  const jobs = await cluster.api.get<
-    { items: { spec: { template: { spec: Record<string, unknown> } } }[] }
-  >(
+  const jobs = await cluster.api.get<{
+    items: {
+      metadata: { ownerReferences?: { kind: string; name: string }[] };
+      spec: { template: { spec: Record<string, unknown> } };
+    }[];
+  }>(
     `/apis/batch/v1/namespaces/${namespace.name}/jobs`,
   );
   assert.deepEqual(jobs.items[0].spec.template.spec.nodeSelector, {
     "kubernetes.io/hostname": NODE_NAME,
   });
+  // Owned by the agent's pod, read with the Role's `pods` rule.
+  assert.deepEqual(
+    jobs.items[0].metadata.ownerReferences?.map(({ kind, name }) => ({ kind, name })),
+    [{ kind: "Pod", name: pod }],
+  );
   const cleanup = await runStep({
     namespace: namespace.name,
     kubeconfigPath: kubeconfig,
@@ -131,6 +140,35 @@ Deno.test("as the chart's ServiceAccount, a whole step runs: affinity, submit, f
   assert.deepEqual(after.items, []);
   await Deno.remove(kubeconfig);
 });
+
+for (const [kind, collection] of [["Job", "/jobs"], ["Secret", "/secrets"]]) {
+  Deno.test(`as the chart's ServiceAccount, a ${kind} created but its answer lost (503) is retried, and the step runs`, async () => {
+    const cluster = testCluster();
+    await using namespace = await freshNamespace();
+    const kubeconfig = await installAgentIdentity(cluster, namespace.name);
+    let posted = 0;
+    // A load balancer in front of the API server answering 503 once the server has acted.
+    await using proxy = await startHttpProxy(kubeconfig, async (request, forward) => {
+      const answer = await forward();
+      if (request.method !== "POST" || !request.path.endsWith(collection) || posted++ > 0) {
+        return answer;
+      }
+      await answer.body?.cancel();
+      return new Response("upstream connect error", { status: 503 });
+    });
+    const result = await step(namespace.name, proxy.kubeconfigPath);
+    assert.equal(posted, 2, `the ${kind}'s creation was answered 503 and tried again`);
+    assert.equal(result.status, 3, log(result));
+    assert.match(
+      result.stdout,
+      new RegExp(
+        `kubernetes plugin: creating ${kind} scenario-1-[0-9a-f]{10} failed \\(upstream connect error\\); retrying in 0\\.3s\\n`,
+      ),
+    );
+    assert.match(result.stdout, /\+\+\+ :kubernetes: alpine:3\nfrom the pod\n/);
+    await Deno.remove(kubeconfig);
+  });
+}
 
 const withoutRule: [string, string, (result: StepResult) => void][] = [
   ["jobs", "creating the Job fails (90) with the server's refusal", (result) => {

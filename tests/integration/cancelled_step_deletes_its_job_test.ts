@@ -1,8 +1,8 @@
 /**
- * A step cancelled while its command runs (the agent sends SIGTERM to the hook; a terminal
- * or a supervisor may send SIGINT or SIGHUP): the hook deletes the Job and its Secret, says
- * so and exits 128 + the signal within seconds; the pod goes and with it every process of
- * the command, the one in the background too.
+ * A step cancelled while its command runs (the agent sends its `cancel-signal`: SIGTERM,
+ * or SIGINT, SIGHUP or SIGQUIT, the four its bootstrap forwards): the hook deletes the Job
+ * and its Secret, says so and exits 128 + the signal within seconds; the pod goes and with
+ * it every process of the command, the one in the background too.
  */
 import assert from "node:assert/strict";
 import { processesWith } from "../cluster/processes.ts";
@@ -10,7 +10,12 @@ import { freshNamespace } from "../cluster/testing.ts";
 import { objectNames, stepJobName, waitUntilNone } from "./fixtures.ts";
 import { runStep } from "./step_runner.ts";
 
-const SIGNALS: [Deno.Signal, number][] = [["SIGTERM", 143], ["SIGINT", 130], ["SIGHUP", 129]];
+const SIGNALS: [Deno.Signal, number][] = [
+  ["SIGTERM", 143],
+  ["SIGINT", 130],
+  ["SIGHUP", 129],
+  ["SIGQUIT", 131],
+];
 
 for (const [signal, status] of SIGNALS) {
   Deno.test(`${signal} during the command: ${status} within 5 s, the Job, pod, processes and Secret gone`, async () => {

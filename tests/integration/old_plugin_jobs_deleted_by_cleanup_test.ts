@@ -1,7 +1,9 @@
 /**
  * `jobs-cleanup-via-plugin`: the pre-exit hook also deletes this plugin's Jobs (by its
- * `buildkite/plugin` label) created more than a day ago, and keeps younger ones and other
- * Jobs; a Job it may not delete is reported, one line per Job, and never fails the build.
+ * `buildkite/plugin` label) created more than a day ago that have ended (finished, or past
+ * their own `activeDeadlineSeconds`), and keeps younger ones, other Jobs, and another step's
+ * Job still running; a Job it may not delete is reported, one line per Job, and never fails
+ * the build.
  *
  * The API server sets creationTimestamp itself, so the Jobs cannot be made old; instead the
  * hook's clock runs ahead (see `clock_ahead.ts`) by just under and just over a day.
@@ -9,7 +11,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { readKubeconfig, renderKubeconfig } from "../cluster/kubeconfig.ts";
-import { freshNamespace, testCluster } from "../cluster/testing.ts";
+import { freshNamespace, testCluster, waitForMatch } from "../cluster/testing.ts";
 import { objectNames } from "./fixtures.ts";
 import { jobEnvironment, newJobId } from "./step_runner.ts";
 
@@ -34,22 +36,60 @@ async function cleanupAhead(
   return { status: code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
 }
 
-/** A suspended Job (it creates no pod) with the given labels. */
-async function createJob(namespace: string, name: string, labels: Record<string, string>) {
-  await testCluster().api.post(`/apis/batch/v1/namespaces/${namespace}/jobs`, {
+/** How a test Job runs: not at all (suspended), to its end, or on (until deleted). */
+interface JobRun {
+  /** `true` or `false` runs to an end; a `sleep` runs on. */
+  command?: string;
+  activeDeadlineSeconds?: number;
+}
+
+/**
+ * A Job with the given labels, suspended (it creates no pod) unless `run` says what its pod
+ * runs; once it has started, its status says so (`startTime`), and a command that ends has
+ * ended it (`Complete` or `Failed`).
+ */
+async function createJob(
+  namespace: string,
+  name: string,
+  labels: Record<string, string>,
+  run?: JobRun,
+) {
+  const path = `/apis/batch/v1/namespaces/${namespace}/jobs`;
+  await testCluster().api.post(path, {
     apiVersion: "batch/v1",
     kind: "Job",
     metadata: { name, labels },
     spec: {
-      suspend: true,
+      suspend: run === undefined,
+      backoffLimit: 0,
+      activeDeadlineSeconds: run?.activeDeadlineSeconds,
       template: {
         spec: {
           restartPolicy: "Never",
-          containers: [{ name: "step", image: "alpine:3", command: ["true"] }],
+          terminationGracePeriodSeconds: 0,
+          containers: [{
+            name: "step",
+            image: "alpine:3",
+            command: ["/bin/sh", "-c", run?.command ?? "true"],
+          }],
         },
       },
     },
   });
+  if (run === undefined) return;
+  const ends = run.command === "true" || run.command === "false";
+  await waitForMatch<{ metadata: { name?: string }; status?: Record<string, unknown> }>(
+    testCluster().api,
+    path,
+    { fieldSelector: `metadata.name=${name}` },
+    (job) =>
+      ends
+        ? (job.status?.conditions as { type: string }[] | undefined)?.some((condition) =>
+          ["Complete", "Failed"].includes(condition.type)
+        ) ?? false
+        : job.status?.startTime !== undefined,
+    { timeoutMs: 60_000 },
+  );
 }
 
 const PLUGIN = { "buildkite/plugin": "kubernetes" };
@@ -57,7 +97,7 @@ const PLUGIN = { "buildkite/plugin": "kubernetes" };
 Deno.test("cleanup deletes this plugin's Jobs older than a day, keeps young and other Jobs", async () => {
   await using namespace = await freshNamespace();
   const ns = namespace.name;
-  await createJob(ns, "plugin-job", PLUGIN);
+  await createJob(ns, "plugin-job", PLUGIN, { command: "true" });
   await createJob(ns, "other-job", { "buildkite/plugin": "other", app: "other" });
 
   const disabled = await cleanupAhead(25 * HOUR_MS, {
@@ -78,17 +118,51 @@ Deno.test("cleanup deletes this plugin's Jobs older than a day, keeps young and 
   assert.equal(
     old.stdout,
     "~~~ :kubernetes: Cleanup\n" +
-      `kubernetes plugin: deleted Job ${ns}/plugin-job (older than a day)\n`,
+      `kubernetes plugin: deleted Job ${ns}/plugin-job (older than a day, and ended)\n`,
   );
   assert.deepEqual(await objectNames(ns, "jobs"), ["other-job"]);
+});
+
+Deno.test("a day-old Job of another step still running survives cleanup; finished, failed and past-deadline ones go", async () => {
+  await using namespace = await freshNamespace();
+  const ns = namespace.name;
+  // Ends at once when its Job is deleted (a shell as PID 1 ignores SIGTERM otherwise).
+  const runsOn = "trap 'exit 143' TERM; sleep 600 & wait";
+  await createJob(ns, "running", PLUGIN, { command: runsOn });
+  await createJob(ns, "running-deadline-in-two-days", PLUGIN, {
+    command: runsOn,
+    activeDeadlineSeconds: 2 * 24 * 3600,
+  });
+  await createJob(ns, "running-past-its-deadline", PLUGIN, {
+    command: runsOn,
+    activeDeadlineSeconds: 3600,
+  });
+  await createJob(ns, "complete", PLUGIN, { command: "true" });
+  await createJob(ns, "failed", PLUGIN, { command: "false" });
+  await createJob(ns, "suspended", PLUGIN);
+
+  const result = await cleanupAhead(25 * HOUR_MS, { namespace: ns });
+  assert.equal(result.status, 0, result.stdout + result.stderr);
+  const deleted = (name: string) =>
+    `kubernetes plugin: deleted Job ${ns}/${name} (older than a day, and ended)\n`;
+  assert.equal(
+    result.stdout,
+    "~~~ :kubernetes: Cleanup\n" +
+      ["complete", "failed", "running-past-its-deadline"].map(deleted).join(""),
+  );
+  assert.deepEqual(await objectNames(ns, "jobs"), [
+    "running",
+    "running-deadline-in-two-days",
+    "suspended",
+  ]);
 });
 
 Deno.test("an old Job cleanup may not delete is reported per Job, and cleanup still exits 0", async () => {
   const cluster = testCluster();
   await using namespace = await freshNamespace();
   const ns = namespace.name;
-  await createJob(ns, "old-a", PLUGIN);
-  await createJob(ns, "old-b", PLUGIN);
+  await createJob(ns, "old-a", PLUGIN, { command: "true" });
+  await createJob(ns, "old-b", PLUGIN, { command: "true" });
   const rbac = `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}`;
   await cluster.api.post(`/api/v1/namespaces/${ns}/serviceaccounts`, {
     apiVersion: "v1",

@@ -34,8 +34,8 @@ export interface StepOptions {
   kubeconfigPath?: string;
   /** Called with the whole output so far, each time more arrives. */
   onOutput?: (stdout: string) => void;
-  /** Sends a signal to the program once its output matches. */
-  signal?: { when: RegExp; signal: Deno.Signal };
+  /** Sends a signal to the program once its output matches, or once a promise settles. */
+  signal?: { when: RegExp | Promise<unknown>; signal: Deno.Signal };
   /** `run` (default) or `cleanup`. */
   subcommand?: "run" | "cleanup";
   /** The Buildkite job id (default: a fresh one). */
@@ -100,15 +100,20 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
     stderr: "piped",
   }).spawn();
   let signalledAt: number | undefined;
+  const sendSignal = (signal: Deno.Signal) => {
+    signalledAt = performance.now();
+    child.kill(signal);
+  };
+  const { when } = options.signal ?? {};
+  if (when instanceof Promise) when.finally(() => sendSignal(options.signal!.signal));
   const decoder = new TextDecoder();
   let stdout = "";
   const readStdout = (async () => {
     for await (const chunk of child.stdout) {
       stdout += decoder.decode(chunk, { stream: true });
       options.onOutput?.(stdout);
-      if (options.signal && signalledAt === undefined && options.signal.when.test(stdout)) {
-        signalledAt = performance.now();
-        child.kill(options.signal.signal);
+      if (when instanceof RegExp && signalledAt === undefined && when.test(stdout)) {
+        sendSignal(options.signal!.signal);
       }
     }
   })();

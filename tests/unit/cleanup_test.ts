@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { V1Job } from "@kubernetes/client-node";
 import {
   deleteSelected,
+  hasEnded,
   LIST_PAGE_SIZE,
   METADATA_LIST,
   OLD_JOB_AGE_MS,
@@ -11,6 +12,7 @@ import type { Api, RequestOptions } from "../../src/kube/client.ts";
 import { Output } from "../../src/report.ts";
 
 const now = Date.parse("2026-11-27T12:00:00Z");
+const HOUR_MS = 60 * 60 * 1000;
 const job = (
   name: string,
   ageMs: number,
@@ -19,7 +21,7 @@ const job = (
   metadata: { name, labels, creationTimestamp: new Date(now - ageMs) as unknown as Date },
 });
 
-Deno.test("jobs-cleanup-via-plugin deletes only this plugin's Jobs older than a day", () => {
+Deno.test("jobs-cleanup-via-plugin considers only this plugin's Jobs older than a day", () => {
   const jobs = [
     job("old", OLD_JOB_AGE_MS + 1000),
     job("young", OLD_JOB_AGE_MS - 1000),
@@ -80,3 +82,42 @@ Deno.test("pre-exit finds old Jobs from their metadata alone, a page at a time, 
     ["a", "c", "d"].map((name) => `kubernetes plugin: deleted Job ci/${name} (older than a day)\n`),
   );
 });
+
+const ended: [string, V1Job, boolean][] = [
+  ["finished (Complete)", { status: { conditions: [condition("Complete")] } }, true],
+  ["failed (Failed)", { status: { conditions: [condition("Failed")] } }, true],
+  [
+    "about to fail, not failed yet (FailureTarget)",
+    { status: { conditions: [condition("FailureTarget")], startTime: ago(HOUR_MS) } },
+    false,
+  ],
+  ["a Complete condition that is False", {
+    status: { conditions: [{ ...condition("Complete"), status: "False" }] },
+  }, false],
+  ["running, no deadline", { status: { startTime: ago(OLD_JOB_AGE_MS * 7) } }, false],
+  ["running within its deadline", {
+    spec: { activeDeadlineSeconds: 7200, template: {} },
+    status: { startTime: ago(HOUR_MS) },
+  }, false],
+  ["running past its deadline", {
+    spec: { activeDeadlineSeconds: 3600, template: {} },
+    status: { startTime: ago(2 * HOUR_MS) },
+  }, true],
+  ["a deadline, never started (suspended)", {
+    spec: { activeDeadlineSeconds: 3600, template: {} },
+    status: {},
+  }, false],
+];
+for (const [name, jobState, expected] of ended) {
+  Deno.test(`jobs-cleanup-via-plugin: a day-old Job ${name} is ${expected ? "deleted" : "kept"}`, () => {
+    assert.equal(hasEnded(jobState, now), expected);
+  });
+}
+
+function condition(type: string) {
+  return { type, status: "True" };
+}
+
+function ago(ms: number): Date {
+  return new Date(now - ms);
+}

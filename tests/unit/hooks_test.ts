@@ -3,7 +3,7 @@
  * which order, with which subcommand, and which status they end with.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -95,3 +95,61 @@ Deno.test("hooks: the checkout hook skips the agent-side checkout unless agent-c
     "buildkite-agent bootstrap --phases checkout\n",
   );
 });
+
+/**
+ * A program that, on any of the four signals, says which and exits 128 + its number, as the
+ * real one does after deleting the Job.
+ */
+function cancellableProgram(path: string): void {
+  const traps = [["HUP", 1], ["INT", 2], ["QUIT", 3], ["TERM", 15]]
+    .map(([name, number]) =>
+      `trap 'echo "cancelled by ${name}"; exit ${128 + Number(number)}' ${name}`
+    );
+  writeFileSync(
+    path,
+    `#!/bin/sh\n${traps.join("\n")}\necho ready\nwhile :; do /bin/sleep 0.1; done\n`,
+    { mode: 0o755 },
+  );
+}
+
+/** Runs the command hook in a process group of its own and signals the group, as the agent does. */
+async function cancelHook(plugin: string, env: Record<string, string>, signal: Deno.Signal) {
+  const child = spawn("/bin/bash", ["-c", `. "${plugin}/hooks/command"`], {
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  const ready = new Promise<void>((resolve) =>
+    child.stdout!.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes("ready\n")) resolve();
+    })
+  );
+  const exited = new Promise<{ status: number | null; signal: string | null }>((resolve) =>
+    child.on("exit", (status, signal) => resolve({ status, signal }))
+  );
+  await ready;
+  Deno.kill(-child.pid!, signal);
+  const { status, signal: killedBy } = await exited;
+  return { status, killedBy, stdout };
+}
+
+for (
+  const [signal, status] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129], [
+    "SIGQUIT",
+    131,
+  ]] as const
+) {
+  Deno.test(`hooks: cancelled by ${signal}, the command hook waits for the program and ends with its ${status}`, async () => {
+    using box = sandbox();
+    const { plugin, bin } = box;
+    cancellableProgram(join(bin, "kubernetes-buildkite-plugin"));
+    const result = await cancelHook(plugin, { PATH: bin }, signal);
+    assert.deepEqual(result, {
+      status,
+      killedBy: null,
+      stdout: `ready\ncancelled by ${signal.slice(3)}\n`,
+    });
+  });
+}

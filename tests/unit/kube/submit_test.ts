@@ -62,3 +62,19 @@ Deno.test("retries stop within the budget", async () => {
   assert.ok(Date.now() - started < 1500, `gave up after ${Date.now() - started} ms`);
   assert.ok(attempts >= 3, `${attempts} attempts`);
 });
+
+Deno.test("a cancel during the backoff stops the retries: no attempt is sent after it", async () => {
+  const cancel = new AbortController();
+  let attempts = 0;
+  const failure = new ApiError(0, "", "connect ECONNREFUSED");
+  await assert.rejects(
+    () =>
+      withRetries(() => {
+        attempts++;
+        setTimeout(() => cancel.abort(), 50);
+        return Promise.reject(failure);
+      }, { what: "creating Job x", budgetMs: 10_000, signal: cancel.signal }),
+    (thrown: unknown) => thrown === failure,
+  );
+  assert.equal(attempts, 1);
+});
