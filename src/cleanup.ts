@@ -7,10 +7,10 @@
  * @module
  */
 import type { V1Job, V1ObjectMeta } from "@kubernetes/client-node";
-import { loadConfiguration } from "./config/mod.ts";
+import { cleanupOptions } from "./config/cleanup_options.ts";
 import { Api, ApiError } from "./kube/client.ts";
 import { loadClusterAccess, resolveNamespace } from "./kube/kubeconfig.ts";
-import { paths } from "./kube/submit.ts";
+import { paths } from "./kube/paths.ts";
 import { JOB_ID_LABEL, labelValue, PLUGIN_LABEL, PLUGIN_LABEL_VALUE } from "./render/names.ts";
 import { Output } from "./report.ts";
 
@@ -183,8 +183,7 @@ export async function cleanup(env: Env): Promise<number> {
   const output = new Output();
   let api: Api | undefined;
   try {
-    const config = loadConfiguration(env);
-    const { options, step } = config;
+    const options = cleanupOptions(env);
     if (!options["job-cleanup-after-finished-via-plugin"] && !options["jobs-cleanup-via-plugin"]) {
       return 0;
     }
@@ -197,7 +196,7 @@ export async function cleanup(env: Env): Promise<number> {
       await part(output, "the step's Job", () =>
         deleteSelected(client, output, {
           namespace,
-          labelSelector: `${JOB_ID_LABEL}=${labelValue(step.jobId)}`,
+          labelSelector: `${JOB_ID_LABEL}=${labelValue(options.jobId)}`,
           timeoutMs: 10_000,
           naming: { kind: "", why: "" },
         }));

@@ -29,12 +29,12 @@ type Env = Record<string, string | undefined>;
 
 /** `render`: the objects of the step described by `env`, as YAML documents or a JSON List. */
 export async function render(env: Env, output: "yaml" | "json"): Promise<string> {
-  const [{ loadConfiguration }, { renderStep }, { renderedYaml }] = await Promise.all([
+  const [{ loadStepConfiguration }, { renderStep }, { renderedYaml }] = await Promise.all([
     import("./config/mod.ts"),
     import("./render/mod.ts"),
     import("./render/yaml.ts"),
   ]);
-  const config = loadConfiguration(env);
+  const config = await loadStepConfiguration(env);
   for (const warning of config.warnings) console.error(`kubernetes plugin: warning: ${warning}`);
   if (config.options["use-agent-node-affinity"]) {
     console.error(

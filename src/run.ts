@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { V1Job, V1OwnerReference, V1Pod } from "@kubernetes/client-node";
-import { loadConfiguration } from "./config/mod.ts";
+import { loadStepConfiguration } from "./config/mod.ts";
 import { EXIT, UserError } from "./exit_status.ts";
 import { sleep } from "./follow/informer.ts";
 import { followJob } from "./follow/mod.ts";
@@ -18,7 +18,6 @@ import { deleteSelected } from "./cleanup.ts";
 import { type Placement, renderStep } from "./render/mod.ts";
 import { JOB_ID_LABEL, labelValue } from "./render/names.ts";
 import { STEP_CONTAINER } from "./render/job.ts";
-import { renderedYaml } from "./render/yaml.ts";
 import { annotate, annotationMarkdown, diagnosisText, Output } from "./report.ts";
 
 type Env = Record<string, string | undefined>;
@@ -192,7 +191,7 @@ export async function run(env: Env): Promise<number> {
     return () => Deno.removeSignalListener(signal, listener);
   });
 
-  const config = loadConfiguration(env);
+  const config = await loadStepConfiguration(env);
   for (const warning of config.warnings) await output.note(`warning: ${warning}`);
   const access = await loadClusterAccess(env);
   const namespace = resolveNamespace(config.options.namespace, access);
@@ -216,6 +215,7 @@ export async function run(env: Env): Promise<number> {
     if (config.options["print-resulting-job-spec"]) {
       const shown = await renderStep(config, { placement, owner, redact: true });
       await output.group("~~~", "Job spec");
+      const { renderedYaml } = await import("./render/yaml.ts");
       await output.write(renderedYaml(shown));
     }
     await output.group("~~~", `Creating Job ${namespace}/${name}`);

@@ -10,7 +10,7 @@ import type { z } from "zod";
 import { UserError } from "../exit_status.ts";
 import { parseQuantity } from "./quantity.ts";
 import { OPTION_NAMES, type Options, optionsSchema } from "./schema.ts";
-import { readConfiguration } from "./sources.ts";
+import { loadValueReader, readConfiguration } from "./sources.ts";
 import { readStep, type Step } from "./step.ts";
 
 export type { Options } from "./schema.ts";
@@ -258,7 +258,21 @@ function workdirProblems(options: Options, step: Step, origins: Record<string, s
   return [];
 }
 
-/** Reads, merges and validates a step's whole configuration from a hook's environment. */
+/**
+ * {@link loadConfiguration}, loading first what reading `env` needs (the YAML reader, when
+ * an agent-wide value is YAML rather than JSON).
+ */
+export async function loadStepConfiguration(
+  env: Record<string, string | undefined>,
+): Promise<Configuration> {
+  await loadValueReader(env);
+  return loadConfiguration(env);
+}
+
+/**
+ * Reads, merges and validates a step's whole configuration from a hook's environment;
+ * {@link loadValueReader} must have seen `env` (or {@link loadStepConfiguration} be used).
+ */
 export function loadConfiguration(env: Record<string, string | undefined>): Configuration {
   const raw = readConfiguration(env);
   const options = validateOptions(raw.values, raw.origins);

@@ -5,15 +5,17 @@
  *
  * @module
  */
-import YAML from "yaml";
 import { UserError } from "../exit_status.ts";
 import { OPTION_NAMES, type OptionName, optionsJsonSchema } from "./schema.ts";
+import { envKey, FLAT_PREFIX, stepConfiguration } from "./step_configuration.ts";
 
-/** The prefix of the flattened variables the agent sets for this plugin. */
-export const FLAT_PREFIX = "BUILDKITE_PLUGIN_KUBERNETES_";
-
-/** The plugin's name as the agent derives it from a plugin source. */
-export const PLUGIN_NAME = "kubernetes";
+export {
+  envKey,
+  FLAT_PREFIX,
+  PLUGIN_NAME,
+  pluginName,
+  stepConfiguration,
+} from "./step_configuration.ts";
 
 /**
  * Tunables of the bash plugins that configured their polling loops. This plugin does not
@@ -66,17 +68,47 @@ function optionKinds(): Map<OptionName, OptionKind> {
 
 let kindsCache: Map<OptionName, OptionKind> | undefined;
 
-/** The agent's `formatEnvKey`: upper case, `-` and whitespace as `_`. */
-export function envKey(name: string): string {
-  return name.toUpperCase().replace(/[-\s]/g, "_");
+/** The YAML reader, loaded by {@link loadValueReader} only when a value is not JSON. */
+let parseYaml: ((text: string) => unknown) | undefined;
+
+/** An object option's flattened value: JSON, else YAML (JSON is YAML, read faster). */
+function parseObjectValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch (error) {
+    if (!parseYaml) {
+      throw new Error(
+        `the YAML reader is not loaded (loadValueReader): ${(error as Error).message}`,
+      );
+    }
+    return parseYaml(raw);
+  }
 }
 
-/** The plugin name the agent derives from a plugin source such as `muhlba91/kubernetes#v2.0.0`. */
-export function pluginName(source: string): string {
-  const location = source.split("#")[0].replaceAll("\\", "/").replace(/\/+$/, "");
-  const name = (location.split("/").pop() ?? "").replace(/^\.+/, "");
-  return name.toLowerCase().replace(/\s+/g, " ").replace(/[^a-z0-9]/g, "-")
-    .replaceAll("-buildkite-plugin-git", "").replaceAll("-buildkite-plugin", "");
+/**
+ * Loads the YAML reader when an object option's `BUILDKITE_PLUGIN_KUBERNETES_*` value is not
+ * JSON, so that a
+ * configuration of JSON alone (the step's own always is) never loads it. Call it before
+ * reading the configuration from `env`.
+ */
+export async function loadValueReader(env: Record<string, string | undefined>): Promise<void> {
+  if (parseYaml) return;
+  kindsCache ??= optionKinds();
+  const objects = new Set(
+    [...kindsCache].filter(([, kind]) => kind === "object").map(([name]) =>
+      FLAT_PREFIX + envKey(name)
+    ),
+  );
+  const yamlNeeded = Object.entries(env).some(([name, value]) => {
+    if (!objects.has(name) || value === undefined) return false;
+    try {
+      JSON.parse(value);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (yamlNeeded) parseYaml = (await import("yaml")).parse;
 }
 
 function typedFlatValue(kind: OptionKind, raw: string, variable: string): unknown {
@@ -90,7 +122,7 @@ function typedFlatValue(kind: OptionKind, raw: string, variable: string): unknow
       return [raw];
     case "object":
       try {
-        return YAML.parse(raw);
+        return parseObjectValue(raw);
       } catch (error) {
         throw new UserError(
           `${variable}: the value is not a YAML or JSON object (${(error as Error).message})`,
@@ -178,68 +210,6 @@ export function decodeFlattened(
     origins[name] = `${FLAT_PREFIX}${envKey(name)}_*`;
   }
   return { values, origins, warnings };
-}
-
-function parseStepConfiguration(text: string, source: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new UserError(`${source} is not valid JSON: ${(error as Error).message}`);
-  }
-  if (parsed === null) return {};
-  if (typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new UserError(
-      `${source} must be a JSON object of plugin options, got ${
-        Array.isArray(parsed) ? "an array" : typeof parsed
-      }`,
-    );
-  }
-  return parsed as Record<string, unknown>;
-}
-
-/** The step's own configuration of this plugin, or undefined when the environment has none. */
-export function stepConfiguration(
-  env: Record<string, string | undefined>,
-): { values: Record<string, unknown>; source: string } | undefined {
-  const direct = env.BUILDKITE_PLUGIN_CONFIGURATION;
-  if (direct !== undefined && direct !== "") {
-    return {
-      values: parseStepConfiguration(direct, "BUILDKITE_PLUGIN_CONFIGURATION"),
-      source: "the step's plugin configuration",
-    };
-  }
-  const plugins = env.BUILDKITE_PLUGINS;
-  if (plugins === undefined || plugins === "") return undefined;
-  let entries: unknown;
-  try {
-    entries = JSON.parse(plugins);
-  } catch (error) {
-    throw new UserError(`BUILDKITE_PLUGINS is not valid JSON: ${(error as Error).message}`);
-  }
-  if (!Array.isArray(entries)) {
-    throw new UserError("BUILDKITE_PLUGINS must be a JSON array of {source: configuration}");
-  }
-  const ours = entries.flatMap((entry) =>
-    entry && typeof entry === "object"
-      ? Object.entries(entry as Record<string, unknown>).filter(([source]) =>
-        pluginName(source) === PLUGIN_NAME
-      )
-      : []
-  );
-  if (ours.length === 0) return undefined;
-  if (ours.length > 1) {
-    throw new UserError(
-      `BUILDKITE_PLUGINS lists this plugin ${ours.length} times (${
-        ours.map(([source]) => source).join(", ")
-      }); use it once per step`,
-    );
-  }
-  const [source, config] = ours[0];
-  return {
-    values: parseStepConfiguration(JSON.stringify(config ?? null), `BUILDKITE_PLUGINS[${source}]`),
-    source: `the step's plugin configuration (${source})`,
-  };
 }
 
 /** Reads and merges every source of configuration; the result still needs validation. */

@@ -14,16 +14,9 @@ import { type Api, ApiError } from "./client.ts";
 /** How long submission keeps retrying transient failures. */
 export const SUBMIT_BUDGET_MS = 60_000;
 
-/** Paths of the objects of a namespace. */
-export const paths = {
-  jobs: (namespace: string) => `/apis/batch/v1/namespaces/${namespace}/jobs`,
-  job: (namespace: string, name: string) => `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`,
-  secrets: (namespace: string) => `/api/v1/namespaces/${namespace}/secrets`,
-  secret: (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/secrets/${name}`,
-  pods: (namespace: string) => `/api/v1/namespaces/${namespace}/pods`,
-  pod: (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/pods/${name}`,
-  events: (namespace: string) => `/api/v1/namespaces/${namespace}/events`,
-};
+import { paths } from "./paths.ts";
+
+export { paths };
 
 /** Options of {@link withRetries}. */
 export interface RetryOptions {

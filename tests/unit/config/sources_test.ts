@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   decodeFlattened,
   envKey,
+  loadValueReader,
   pluginName,
   readConfiguration,
 } from "../../../src/config/sources.ts";
@@ -81,7 +82,8 @@ const flattened: {
   },
 ];
 for (const { name, env, expected } of flattened) {
-  Deno.test(`flattened variables: ${name}`, () => {
+  Deno.test(`flattened variables: ${name}`, async () => {
+    await loadValueReader(env);
     assert.deepEqual(decodeFlattened(env).values, expected);
   });
 }
@@ -170,7 +172,8 @@ const brokenSources: [string, Record<string, string>, RegExp][] = [
   ],
 ];
 for (const [name, env, message] of brokenSources) {
-  Deno.test(`configuration source error: ${name}`, () => {
+  Deno.test(`configuration source error: ${name}`, async () => {
+    await loadValueReader(env);
     assert.throws(() => readConfiguration(env), message);
   });
 }
