@@ -4,43 +4,24 @@
  * says the Job was suspended, and deletes it.
  */
 import assert from "node:assert/strict";
-import { freshNamespace, testCluster, waitForPod } from "../cluster/testing.ts";
-import { objectNames, stepJobName } from "./fixtures.ts";
-import { setSuspended, stepRunning, suspensionRecorded } from "./job_control.ts";
-import { newJobId, runStep } from "./step_runner.ts";
+import { freshNamespace } from "../cluster/testing.ts";
+import { objectNames } from "./fixtures.ts";
+import { runningStep, setSuspended, suspensionRecorded } from "./job_control.ts";
 
 const PENDING_TIMEOUT_S = 15;
 
 Deno.test("a Job suspended from outside and never resumed: 94 after pending-timeout, said so", async () => {
   await using namespace = await freshNamespace();
-  const jobId = newJobId();
-  const name = stepJobName(jobId);
-  const running = waitForPod(
-    testCluster(),
+  const step = await runningStep(
     namespace.name,
-    `buildkite/job-id=${jobId}`,
-    stepRunning,
-    {
-      timeoutMs: 60_000,
-      description: "run",
-    },
+    { "pending-timeout": PENDING_TIMEOUT_S },
+    "echo started\nsleep 300",
   );
-  const step = runStep({
-    jobId,
-    namespace: namespace.name,
-    plugin: {
-      image: "alpine:3",
-      "init-image": "",
-      "pending-timeout": PENDING_TIMEOUT_S,
-      "pod-spec-patch": { terminationGracePeriodSeconds: 2 },
-    },
-    command: "echo started\nsleep 300",
-  });
-  await running;
+  const name = step.name;
   const suspendedAt = performance.now();
   await setSuspended(namespace.name, name, true);
   await suspensionRecorded(namespace.name, name);
-  const result = await step;
+  const result = await step.result;
   assert.equal(result.status, 94, result.stdout + result.stderr);
   // The suspension's time is the Job controller's, in whole seconds.
   const waited = result.exitedAt - suspendedAt;
