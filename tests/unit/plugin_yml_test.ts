@@ -40,9 +40,13 @@ Deno.test("plugin.yml's configuration compiles under Ajv strict mode", () => {
   compile();
 });
 
+/** The README's yml/yaml blocks, parsed (a block that is not valid YAML fails here). */
+function readmeBlocks(): unknown[] {
+  return [...readme.matchAll(/```ya?ml\n([\s\S]*?)```/g)].map((match) => YAML.parse(match[1]));
+}
+
 /** Every use of this plugin in the README's yml/yaml blocks: [source, configuration]. */
 function readmeExamples(): [string, unknown][] {
-  const blocks = [...readme.matchAll(/```ya?ml\n([\s\S]*?)```/g)].map((match) => match[1]);
   const uses: [string, unknown][] = [];
   const visit = (node: unknown) => {
     if (Array.isArray(node)) return node.forEach(visit);
@@ -52,7 +56,7 @@ function readmeExamples(): [string, unknown][] {
       else visit(value);
     }
   };
-  for (const block of blocks) visit(YAML.parse(block));
+  for (const block of readmeBlocks()) visit(block);
   return uses;
 }
 
@@ -78,4 +82,7 @@ Deno.test("the validator rejects what the linter would reject", () => {
   assert.equal(validate({ image: "alpine", "no-such-option": true }), false);
   assert.equal(validate({ image: "alpine", "always-pull": "yes" }), false);
   assert.equal(validate({ image: "alpine", "resources-limit-cpu": "lots" }), false);
+  assert.equal(validate({ image: "alpine", metadata: { labels: { team: "ci team" } } }), false);
+  assert.equal(validate({ image: "alpine", metadata: { labels: { "a/b/c": "x" } } }), false);
+  assert.equal(validate({ image: "alpine", "run-as-user": -1 }), false);
 });
