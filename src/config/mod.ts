@@ -6,10 +6,10 @@
  * @module
  */
 import { posix } from "node:path";
-import type { z } from "zod";
+import { z, ZodObject, ZodOptional } from "zod";
 import { UserError } from "../exit_status.ts";
 import { parseQuantity } from "./quantity.ts";
-import { OPTION_NAMES, type Options, optionsSchema } from "./schema.ts";
+import { OPTION_NAMES, type OptionName, type Options, optionsSchema } from "./schema.ts";
 import { loadValueReader, readConfiguration } from "./sources.ts";
 import { readStep, type Step } from "./step.ts";
 
@@ -105,11 +105,31 @@ function unionIssues(issue: z.core.$ZodIssueInvalidUnion, value: unknown): z.cor
   } as z.core.$ZodIssue];
 }
 
+/** The fields of an option that is a mapping with fixed keys (`metadata`). */
+function objectShape(option: PropertyKey): Record<string, unknown> {
+  let schema: z.ZodType = optionsSchema.shape[option as OptionName];
+  if (schema instanceof ZodOptional) schema = schema.unwrap() as z.ZodType;
+  return schema instanceof ZodObject ? schema.shape : {};
+}
+
+function itemPath(path: PropertyKey[]): string {
+  return path.length > 0 ? ` item ${path.map((key) => `[${String(key)}]`).join("")}` : "";
+}
+
 function describeIssue(
   issue: z.core.$ZodIssue,
   values: Record<string, unknown>,
   origins: Record<string, string>,
 ): string[] {
+  if (issue.code === "unrecognized_keys" && issue.path.length > 0) {
+    const [option, ...rest] = issue.path;
+    const known = rest.length === 0 ? Object.keys(objectShape(option)) : [];
+    return issue.keys.map((key) =>
+      `option \`${String(option)}\` (from ${origins[String(option)] ?? "the configuration"})${
+        itemPath(rest)
+      }: unknown key \`${key}\`${known.length > 0 ? `; known keys: ${known.join(", ")}` : ""}`
+    );
+  }
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => {
       const suggestion = suggestOption(key);
@@ -129,7 +149,14 @@ function describeIssue(
       describeIssue({ ...inner, path: [...issue.path, ...inner.path] }, values, origins)
     );
   }
-  const item = rest.length > 0 ? ` item ${rest.map((key) => `[${String(key)}]`).join("")}` : "";
+  const item = itemPath(rest);
+  if (issue.code === "invalid_key") {
+    // The key of a mapping is wrong, not the value under it: name the key.
+    const key = show(String(rest.at(-1)));
+    return issue.issues.map((inner) =>
+      `${where}${itemPath(rest.slice(0, -1))}: key ${key} ${inner.message}`
+    );
+  }
   // The schema's own messages say what is accepted better than zod's generic ones.
   const custom = !/^(Invalid input|Too small|Too big)/.test(issue.message);
   if (issue.code === "invalid_type" && custom && value !== undefined) {

@@ -7,6 +7,13 @@
  */
 import { z } from "zod";
 import { DEFAULT_INIT_IMAGE } from "../version.ts";
+import {
+  ANNOTATIONS_SIZE_LIMIT,
+  annotationsSize,
+  LABEL_VALUE_PATTERN,
+  QUALIFIED_NAME_PATTERN,
+  reservedKey,
+} from "./metadata.ts";
 
 /** A Kubernetes resource quantity such as `500m`, `2`, `1.5Gi` or `1e3`. */
 export const QUANTITY_PATTERN =
@@ -57,6 +64,40 @@ function quantity() {
 function seconds() {
   return z.int({ error: "must be a whole number of seconds" }).min(0, {
     error: "must be 0 or more seconds",
+  });
+}
+
+/** A label or annotation key: a qualified name that is not the plugin's or the Job controller's. */
+function metadataKey(kind: "label" | "annotation") {
+  return z.string()
+    .regex(QUALIFIED_NAME_PATTERN, {
+      error: `must be a ${kind} key: an optional DNS subdomain prefix (at most 253) and '/', ` +
+        "then at most 63 letters, digits, '-', '_' and '.', starting and ending alphanumeric",
+    })
+    .refine((key) => reservedKey(key) === undefined, {
+      error: (issue) => reservedKey(issue.input as string),
+    });
+}
+
+const NOT_A_STRING = 'must be a string (quote numbers and booleans: "1", "true")';
+
+function metadata() {
+  return z.strictObject({
+    labels: z.record(
+      metadataKey("label"),
+      z.string({ error: NOT_A_STRING }).regex(LABEL_VALUE_PATTERN, {
+        error:
+          "must be a label value: at most 63 letters, digits, '-', '_' and '.', starting and ending alphanumeric",
+      }),
+    ).optional(),
+    annotations: z.record(metadataKey("annotation"), z.string({ error: NOT_A_STRING }))
+      .refine((annotations) => annotationsSize(annotations) <= ANNOTATIONS_SIZE_LIMIT, {
+        error: (issue) =>
+          `has ${
+            annotationsSize(issue.input as Record<string, string>)
+          } bytes of keys and values, over Kubernetes' limit of ${ANNOTATIONS_SIZE_LIMIT} (256 KiB)`,
+      })
+      .optional(),
   });
 }
 
@@ -206,6 +247,35 @@ export const optionsSchema = z.strictObject({
   "agent-checkout": z.boolean().default(false)
     .describe(
       "Also check the repository out on the agent (the pod always checks out; by default the agent skips it).",
+    ),
+  // Metadata, non-root images and the deadline (issue 14).
+  "metadata": metadata().optional()
+    .describe(
+      "`labels` and `annotations` for the Job and its pod, over the plugin's own; keys under `buildkite/` and the Job controller's (`job-name`, `controller-uid`, `batch.kubernetes.io/`) are refused.",
+    ),
+  "safe-to-evict": z.boolean().default(false)
+    .describe(
+      'The pod\'s `cluster-autoscaler.kubernetes.io/safe-to-evict` annotation: by default `"false"`, so the cluster autoscaler does not evict a running step to scale its node down.',
+    ),
+  "run-as-user": z.int({ error: "must be a whole number (a user id)" }).min(0, {
+    error: "must be a user id, 0 or more",
+  }).optional()
+    .describe(
+      "The pod's `securityContext.runAsUser`: the step, and the checkout so that it belongs to that user, run as this user id.",
+    ),
+  "run-as-group": z.int({ error: "must be a whole number (a group id)" }).min(0, {
+    error: "must be a group id, 0 or more",
+  }).optional()
+    .describe("The pod's `securityContext.runAsGroup`: the primary group of every container."),
+  "fs-group": z.int({ error: "must be a whole number (a group id)" }).min(0, {
+    error: "must be a group id, 0 or more",
+  }).optional()
+    .describe(
+      "The pod's `securityContext.fsGroup`: a supplementary group of every container, which owns the build volume (an `emptyDir` or `build-path-pvc`, not a host path).",
+    ),
+  "active-deadline-seconds": seconds().optional()
+    .describe(
+      "The Job's `activeDeadlineSeconds`: a step's own overrides its `timeout_in_minutes`, an agent-wide one applies to steps without either (0: no deadline).",
     ),
 });
 

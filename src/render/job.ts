@@ -18,7 +18,10 @@ import type {
 import { posix } from "node:path";
 import { checkoutMountedAtWorkdir, type Configuration, mountPathKey } from "../config/mod.ts";
 import { UserError } from "../exit_status.ts";
-import { annotations, jobName, labels } from "./names.ts";
+import { FLAT_PREFIX } from "../config/sources.ts";
+import { stepMetadata } from "./metadata.ts";
+import { jobName } from "./names.ts";
+import { podSecurityContext } from "./run_as.ts";
 import { escapeDollars, splitEnvironment } from "./secret.ts";
 
 /** Where the git mirrors are inside the pod when `git-mirrors-host-path` is set. */
@@ -199,8 +202,7 @@ function resources(options: Configuration["options"]) {
 export function buildManifest(config: Configuration, placement: Placement = {}): Manifest {
   const { options, step } = config;
   const name = jobName(step);
-  const objectLabels = labels(step, name);
-  const objectAnnotations = annotations(step, name);
+  const metadata = stepMetadata(config, name);
   const { env, secretData } = splitEnvironment(step.env, name, { secret: step.exported });
 
   const checkout = options["init-image"] !== "";
@@ -312,25 +314,21 @@ export function buildManifest(config: Configuration, placement: Placement = {}):
       name,
       // Without the option, the namespace is the cluster access's, known only at run time.
       ...(options.namespace ? { namespace: options.namespace } : {}),
-      labels: objectLabels,
-      annotations: objectAnnotations,
+      labels: metadata.labels,
+      annotations: metadata.jobAnnotations,
     },
     spec: {
       backoffLimit: options["job-backoff-limit"],
       completions: 1,
       parallelism: 1,
       ttlSecondsAfterFinished: options["job-ttl-seconds-after-finished"],
-      activeDeadlineSeconds: step.timeoutMinutes === undefined
-        ? undefined
-        : step.timeoutMinutes * 60,
+      activeDeadlineSeconds: activeDeadlineSeconds(config),
       template: {
-        metadata: {
-          labels: objectLabels,
-          annotations: { ...objectAnnotations, "sidecar.istio.io/inject": "false" },
-        },
+        metadata: { labels: metadata.labels, annotations: metadata.podAnnotations },
         spec: {
           restartPolicy: "Never",
           serviceAccountName: options["service-account-name"],
+          securityContext: podSecurityContext(options),
           imagePullSecrets: options["image-pull-secrets"]?.map((secretName) => ({
             name: secretName,
           })),
@@ -345,6 +343,20 @@ export function buildManifest(config: Configuration, placement: Placement = {}):
     },
   };
   return { job: dropUndefined(job), secretData };
+}
+
+/**
+ * The Job's deadline: the step's own `active-deadline-seconds`, else its `timeout_in_minutes`,
+ * else an agent-wide `active-deadline-seconds`, a default that must not cut short a step
+ * that asked for longer; 0 is none.
+ */
+function activeDeadlineSeconds(config: Configuration): number | undefined {
+  const { options, step, origins } = config;
+  const option = options["active-deadline-seconds"];
+  const agentWide = origins["active-deadline-seconds"]?.startsWith(FLAT_PREFIX) ?? false;
+  const stepsOwn = option !== undefined && !agentWide;
+  const seconds = stepsOwn || step.timeoutMinutes === undefined ? option : step.timeoutMinutes * 60;
+  return seconds === 0 ? undefined : seconds;
 }
 
 /** Removes `undefined` fields so the object serialises and compares cleanly. */

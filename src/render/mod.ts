@@ -1,13 +1,14 @@
 /**
  * A step's configuration → the exact objects it creates: the Job, after `pod-spec-patch`
- * and then `patch`, and the per-step Secret when the step has secret variables.
+ * (and the checkout run as the step's user) and then `patch`, and the per-step Secret when the step has secret variables.
  *
  * @module
  */
 import type { V1Job, V1OwnerReference, V1Secret } from "@kubernetes/client-node";
 import type { Configuration } from "../config/mod.ts";
-import { buildManifest, type Placement } from "./job.ts";
+import { buildManifest, CHECKOUT_CONTAINER, type Placement, STEP_CONTAINER } from "./job.ts";
 import { applyJsonnetPatch, applyPodSpecPatch } from "./patch.ts";
+import { checkoutAsStepUser } from "./run_as.ts";
 import { buildSecret } from "./secret.ts";
 
 export type { Placement } from "./job.ts";
@@ -36,6 +37,8 @@ export async function renderStep(
   }
   const podSpecPatch = config.options["pod-spec-patch"];
   if (podSpecPatch) job = applyPodSpecPatch(job, podSpecPatch);
+  // After pod-spec-patch, which may set the step's user; `patch` (jsonnet) has the last word.
+  job = checkoutAsStepUser(job, { checkout: CHECKOUT_CONTAINER, step: STEP_CONTAINER });
   const patch = config.options.patch;
   if (patch) job = await applyJsonnetPatch(job, patch);
   if (manifest.secretData.size === 0) return { job };

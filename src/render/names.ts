@@ -5,15 +5,16 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { PLUGIN_KEY_PREFIX } from "../config/metadata.ts";
 import type { Step } from "../config/step.ts";
 import { VERSION } from "../version.ts";
 
 /** The label every object of this plugin carries, with value {@link PLUGIN_LABEL_VALUE}. */
-export const PLUGIN_LABEL = "buildkite/plugin";
+export const PLUGIN_LABEL = `${PLUGIN_KEY_PREFIX}plugin`;
 /** The value of {@link PLUGIN_LABEL}. */
 export const PLUGIN_LABEL_VALUE = "kubernetes";
 /** The label holding the Buildkite job id: how `cleanup` finds a step's Job. */
-export const JOB_ID_LABEL = "buildkite/job-id";
+export const JOB_ID_LABEL = `${PLUGIN_KEY_PREFIX}job-id`;
 
 const MAX_NAME = 63;
 const HASH_LENGTH = 10;
@@ -45,18 +46,21 @@ export function jobName(step: Step): string {
   return `${prefix}-${hash}`;
 }
 
-/** The labels of a step's Job, pod and Secret, as the bash plugins set them plus the job id. */
+/**
+ * The labels of a step's Job, pod and Secret: the build's facts the bash plugins labelled
+ * (under `buildkite/` since 2.0, where they had `build/`), the job id and the plugin.
+ */
 export function labels(step: Step, name: string): Record<string, string> {
   const fromBuild: [string, string | undefined][] = [
-    ["build/id", step.env.get("BUILDKITE_BUILD_ID")],
-    ["build/repo", step.env.get("BUILDKITE_REPO")],
-    ["build/branch", step.env.get("BUILDKITE_BRANCH")],
-    ["build/pipeline", step.env.get("BUILDKITE_PIPELINE_SLUG")],
+    ["build-id", step.env.get("BUILDKITE_BUILD_ID")],
+    ["repo", step.env.get("BUILDKITE_REPO")],
+    ["branch", step.env.get("BUILDKITE_BRANCH")],
+    ["pipeline", step.env.get("BUILDKITE_PIPELINE_SLUG")],
   ];
   const result: Record<string, string> = {};
   for (const [key, value] of fromBuild) {
     const sanitised = value === undefined ? "" : labelValue(value);
-    if (sanitised !== "") result[key] = sanitised;
+    if (sanitised !== "") result[PLUGIN_KEY_PREFIX + key] = sanitised;
   }
   result["job-name"] = name;
   result[PLUGIN_LABEL] = PLUGIN_LABEL_VALUE;
@@ -64,33 +68,33 @@ export function labels(step: Step, name: string): Record<string, string> {
   return result;
 }
 
-/** The annotations of a step's Job and pod: the build's facts, unabridged. */
+/** The annotations of a step's Job and pod: the build's facts, unabridged, under `buildkite/`. */
 export function annotations(step: Step, name: string): Record<string, string> {
   const fromBuild: [string, string][] = [
-    ["build/commit", "BUILDKITE_COMMIT"],
-    ["build/branch", "BUILDKITE_BRANCH"],
-    ["build/pipeline", "BUILDKITE_PIPELINE_SLUG"],
-    ["build/creator", "BUILDKITE_BUILD_CREATOR"],
-    ["build/creator-email", "BUILDKITE_BUILD_CREATOR_EMAIL"],
-    ["build/id", "BUILDKITE_BUILD_ID"],
-    ["build/url", "BUILDKITE_BUILD_URL"],
-    ["build/number", "BUILDKITE_BUILD_NUMBER"],
-    ["build/organization", "BUILDKITE_ORGANIZATION_SLUG"],
-    ["build/repo", "BUILDKITE_REPO"],
-    ["build/source", "BUILDKITE_SOURCE"],
-    ["buildkite/agent-id", "BUILDKITE_AGENT_ID"],
-    ["buildkite/agent-name", "BUILDKITE_AGENT_NAME"],
-    ["buildkite/step-id", "BUILDKITE_STEP_ID"],
-    ["buildkite/step-key", "BUILDKITE_STEP_KEY"],
-    ["buildkite/label", "BUILDKITE_LABEL"],
+    ["commit", "BUILDKITE_COMMIT"],
+    ["branch", "BUILDKITE_BRANCH"],
+    ["pipeline", "BUILDKITE_PIPELINE_SLUG"],
+    ["build-creator", "BUILDKITE_BUILD_CREATOR"],
+    ["build-creator-email", "BUILDKITE_BUILD_CREATOR_EMAIL"],
+    ["build-id", "BUILDKITE_BUILD_ID"],
+    ["build-url", "BUILDKITE_BUILD_URL"],
+    ["build-number", "BUILDKITE_BUILD_NUMBER"],
+    ["organization", "BUILDKITE_ORGANIZATION_SLUG"],
+    ["repo", "BUILDKITE_REPO"],
+    ["source", "BUILDKITE_SOURCE"],
+    ["agent-id", "BUILDKITE_AGENT_ID"],
+    ["agent-name", "BUILDKITE_AGENT_NAME"],
+    ["step-id", "BUILDKITE_STEP_ID"],
+    ["step-key", "BUILDKITE_STEP_KEY"],
+    ["label", "BUILDKITE_LABEL"],
   ];
   const result: Record<string, string> = {};
   for (const [key, variable] of fromBuild) {
     const value = step.env.get(variable);
-    if (value !== undefined && value !== "") result[key] = value;
+    if (value !== undefined && value !== "") result[PLUGIN_KEY_PREFIX + key] = value;
   }
-  result["buildkite/job-id"] = step.jobId;
-  result["buildkite/plugin-version"] = VERSION;
+  result[`${PLUGIN_KEY_PREFIX}job-id`] = step.jobId;
+  result[`${PLUGIN_KEY_PREFIX}plugin-version`] = VERSION;
   result["job-name"] = name;
   return result;
 }

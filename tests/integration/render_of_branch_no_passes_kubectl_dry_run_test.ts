@@ -60,7 +60,7 @@ Deno.test("render's Job for a branch named no is created by kubectl as it is (dr
   assert.ok(job, decoder.decode(created.stdout));
   const labels = job.metadata.labels ?? {};
   assert.deepEqual(
-    [labels["build/branch"], labels.on, labels.release, labels.version],
+    [labels["buildkite/branch"], labels.on, labels.release, labels.version],
     ["no", "off", "y", "0o14"],
   );
 });

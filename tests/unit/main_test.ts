@@ -49,7 +49,7 @@ Deno.test("render on a branch named no: kubectl's YAML 1.1 reads the branch labe
     const [job] = YAML.parseAllDocuments(stdout, { version }).map((document) => document.toJS());
     const { labels } = job.metadata;
     assert.deepEqual(
-      [labels["build/branch"], labels.on, labels.release, labels.version],
+      [labels["buildkite/branch"], labels.on, labels.release, labels.version],
       ["no", "off", "y", "0o14"],
       `YAML ${version}`,
     );

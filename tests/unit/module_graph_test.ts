@@ -66,6 +66,7 @@ Deno.test("cleanup loads no option schema, no YAML, no manifest and no follow lo
     "node:process",
     "src/cleanup.ts",
     "src/config/cleanup_options.ts",
+    "src/config/metadata.ts",
     "src/config/step_configuration.ts",
     "src/exit_status.ts",
     "src/kube/client.ts",

@@ -268,6 +268,145 @@ const cases: Case[] = [
     message: /BUILDKITE_ENV_FILE=\/nonexistent\/env cannot be read/,
   },
   {
+    name: "metadata label value with a space",
+    plugin: { ...image, metadata: { labels: { team: "ci team" } } },
+    message:
+      /option `metadata` \(from the step.s plugin configuration\) item \[labels\]\[team\]: "ci team" must be a label value: at most 63 letters, digits, '-', '_' and '\.', starting and ending alphanumeric/,
+  },
+  {
+    name: "metadata label value of 64 characters",
+    plugin: { ...image, metadata: { labels: { team: "a".repeat(64) } } },
+    message: /item \[labels\]\[team\]: "a{64}" must be a label value: at most 63/,
+  },
+  {
+    name: "metadata label value ending in a dash",
+    plugin: { ...image, metadata: { labels: { team: "ci-" } } },
+    message: /item \[labels\]\[team\]: "ci-" must be a label value/,
+  },
+  {
+    name: "metadata label value a number",
+    plugin: { ...image, metadata: { labels: { version: 2 } } },
+    message: /item \[labels\]\[version\]: 2 must be a string \(quote numbers and booleans/,
+  },
+  {
+    name: "metadata label key with two slashes",
+    plugin: { ...image, metadata: { labels: { "a/b/c": "x" } } },
+    message: /item \[labels\]: key "a\/b\/c" must be a label key: an optional DNS subdomain prefix/,
+  },
+  {
+    name: "metadata label key with an upper-case prefix",
+    plugin: { ...image, metadata: { labels: { "Example.com/team": "x" } } },
+    message: /item \[labels\]: key "Example\.com\/team" must be a label key/,
+  },
+  {
+    name: "metadata label key name over 63",
+    plugin: { ...image, metadata: { labels: { [`example.com/${"n".repeat(64)}`]: "x" } } },
+    message: /item \[labels\]: key "example\.com\/n{64}" must be a label key/,
+  },
+  {
+    name: "metadata label key prefix over 253",
+    plugin: { ...image, metadata: { labels: { [`${"p".repeat(254)}/team`]: "x" } } },
+    message: /item \[labels\]: key "p+\.\.\. must be a label key/,
+  },
+  {
+    name: "metadata label key the cleanup finds the Job by",
+    plugin: { ...image, metadata: { labels: { "buildkite/job-id": "other" } } },
+    message:
+      /item \[labels\]: key "buildkite\/job-id" is reserved: keys under buildkite\/ are the plugin's own/,
+  },
+  {
+    name: "metadata label key the cleanup lists the plugin's Jobs by",
+    plugin: { ...image, metadata: { labels: { "buildkite/plugin": "other" } } },
+    message: /key "buildkite\/plugin" is reserved/,
+  },
+  {
+    name: "metadata annotation key under the plugin's prefix",
+    plugin: { ...image, metadata: { annotations: { "buildkite/build-url": "x" } } },
+    message: /item \[annotations\]: key "buildkite\/build-url" is reserved/,
+  },
+  {
+    name: "metadata label key of the Job controller",
+    plugin: { ...image, metadata: { labels: { "job-name": "x" } } },
+    message: /key "job-name" is reserved: Kubernetes' Job controller sets it/,
+  },
+  {
+    name: "metadata label key under the Job controller's prefix",
+    plugin: { ...image, metadata: { labels: { "batch.kubernetes.io/job-name": "x" } } },
+    message: /key "batch\.kubernetes\.io\/job-name" is reserved: Kubernetes' Job controller/,
+  },
+  {
+    name: "metadata annotations over 256 KiB",
+    plugin: { ...image, metadata: { annotations: { big: "x".repeat(256 * 1024) } } },
+    message:
+      /item \[annotations\]: .* has 262147 bytes of keys and values, over Kubernetes' limit of 262144 \(256 KiB\)/,
+  },
+  {
+    name: "metadata with an unknown key",
+    plugin: { ...image, metadata: { label: { team: "ci" } } },
+    message: /option `metadata` .*: unknown key `label`; known keys: labels, annotations/,
+  },
+  {
+    name: "metadata labels not a mapping",
+    plugin: { ...image, metadata: { labels: ["team=ci"] } },
+    message: /item \[labels\]: expected an object \(a mapping\), got a list/,
+  },
+  {
+    name: "metadata agent-wide with a bad label value",
+    plugin: image,
+    env: { [`${P}METADATA`]: '{"labels": {"team": "ci team"}}' },
+    message:
+      /option `metadata` \(from BUILDKITE_PLUGIN_KUBERNETES_METADATA\) item \[labels\]\[team\]: "ci team" must be a label value/,
+  },
+  {
+    name: "safe-to-evict as a string",
+    plugin: { ...image, "safe-to-evict": "false" },
+    message: /option `safe-to-evict` .*: expected true or false, got a string "false"/,
+  },
+  {
+    name: "safe-to-evict agent-wide not a boolean",
+    plugin: image,
+    env: { [`${P}SAFE_TO_EVICT`]: "never" },
+    message:
+      /option `safe-to-evict` \(from BUILDKITE_PLUGIN_KUBERNETES_SAFE_TO_EVICT\): expected true or false, got a string "never"/,
+  },
+  {
+    name: "run-as-user a name",
+    plugin: { ...image, "run-as-user": "node" },
+    message: /option `run-as-user` .*: "node" must be a whole number \(a user id\)/,
+  },
+  {
+    name: "run-as-user negative",
+    plugin: { ...image, "run-as-user": -1 },
+    message: /option `run-as-user` .*: -1 must be a user id, 0 or more/,
+  },
+  {
+    name: "run-as-group fractional",
+    plugin: { ...image, "run-as-group": 1000.5 },
+    message: /option `run-as-group` .*: 1000\.5 must be a whole number \(a group id\)/,
+  },
+  {
+    name: "fs-group negative",
+    plugin: { ...image, "fs-group": -5 },
+    message: /option `fs-group` .*: -5 must be a group id, 0 or more/,
+  },
+  {
+    name: "active-deadline-seconds as a duration",
+    plugin: { ...image, "active-deadline-seconds": "1h" },
+    message: /option `active-deadline-seconds` .*: "1h" must be a whole number of seconds/,
+  },
+  {
+    name: "active-deadline-seconds negative",
+    plugin: { ...image, "active-deadline-seconds": -60 },
+    message: /option `active-deadline-seconds` .*: -60 must be 0 or more seconds/,
+  },
+  {
+    name: "active-deadline-seconds agent-wide not a number",
+    plugin: image,
+    env: { [`${P}ACTIVE_DEADLINE_SECONDS`]: "2h" },
+    message:
+      /option `active-deadline-seconds` \(from BUILDKITE_PLUGIN_KUBERNETES_ACTIVE_DEADLINE_SECONDS\): "2h" must be a whole number of seconds/,
+  },
+  {
     name: "command eval forbidden",
     plugin: image,
     env: { BUILDKITE_COMMAND_EVAL: "false" },

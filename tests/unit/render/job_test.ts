@@ -14,6 +14,7 @@ async function jobFor(
 const pod = (job: V1Job): V1PodSpec => job.spec!.template.spec!;
 const step = (job: V1Job): V1Container => pod(job).containers.find((c) => c.name === "step")!;
 const checkout = (job: V1Job) => pod(job).initContainers?.find((c) => c.name === "bootstrap");
+const JOB_ID = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
 const envOf = (container: V1Container, name: string) => container.env?.find((e) => e.name === name);
 
 type Row = [
@@ -372,6 +373,152 @@ const rows: Row[] = [
     { BUILDKITE_TIMEOUT: "false" },
   ],
   [
+    "active-deadline-seconds of the step's own overrides its timeout_in_minutes",
+    { "active-deadline-seconds": 90 },
+    (job) => assert.equal(job.spec!.activeDeadlineSeconds, 90),
+    { BUILDKITE_TIMEOUT: "20" },
+  ],
+  [
+    "active-deadline-seconds of the step's own without a step timeout",
+    { "active-deadline-seconds": 5400 },
+    (job) => assert.equal(job.spec!.activeDeadlineSeconds, 5400),
+    { BUILDKITE_TIMEOUT: "false" },
+  ],
+  [
+    "active-deadline-seconds 0: no deadline, even with a step timeout",
+    { "active-deadline-seconds": 0 },
+    (job) => assert.equal(job.spec!.activeDeadlineSeconds, undefined),
+    { BUILDKITE_TIMEOUT: "20" },
+  ],
+  [
+    "active-deadline-seconds agent-wide: the deadline of a step without a timeout",
+    {},
+    (job) => assert.equal(job.spec!.activeDeadlineSeconds, 7200),
+    { BUILDKITE_TIMEOUT: "false", BUILDKITE_PLUGIN_KUBERNETES_ACTIVE_DEADLINE_SECONDS: "7200" },
+  ],
+  [
+    "active-deadline-seconds agent-wide: a step's timeout_in_minutes still wins",
+    {},
+    (job) => assert.equal(job.spec!.activeDeadlineSeconds, 10800),
+    { BUILDKITE_TIMEOUT: "180", BUILDKITE_PLUGIN_KUBERNETES_ACTIVE_DEADLINE_SECONDS: "7200" },
+  ],
+  ["metadata: labels and annotations on the Job and its pod", {
+    metadata: {
+      labels: { team: "ci", "example.com/cost-centre": "a-1_b.2", empty: "" },
+      annotations: { "example.com/owner": "Team CI <ci@example.com>", note: "multi\nline" },
+    },
+  }, (job) => {
+    for (const metadata of [job.metadata!, job.spec!.template.metadata!]) {
+      assert.equal(metadata.labels!.team, "ci");
+      assert.equal(metadata.labels!["example.com/cost-centre"], "a-1_b.2");
+      assert.equal(metadata.labels!.empty, "");
+      assert.equal(metadata.labels!["buildkite/plugin"], "kubernetes");
+      assert.equal(metadata.annotations!["example.com/owner"], "Team CI <ci@example.com>");
+      assert.equal(metadata.annotations!.note, "multi\nline");
+      assert.equal(metadata.annotations!["buildkite/job-id"], JOB_ID);
+    }
+  }],
+  ["metadata: an annotation wins over the plugin's default ones on the pod", {
+    metadata: {
+      annotations: {
+        "sidecar.istio.io/inject": "true",
+        "cluster-autoscaler.kubernetes.io/safe-to-evict": "true",
+      },
+    },
+  }, (job) => {
+    const annotations = job.spec!.template.metadata!.annotations!;
+    assert.equal(annotations["sidecar.istio.io/inject"], "true");
+    assert.equal(annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"], "true");
+  }],
+  ["safe-to-evict default: the pod is not safe to evict, the Job carries nothing", {}, (job) => {
+    const key = "cluster-autoscaler.kubernetes.io/safe-to-evict";
+    assert.equal(job.spec!.template.metadata!.annotations![key], "false");
+    assert.equal(job.metadata!.annotations![key], undefined);
+  }],
+  [
+    "safe-to-evict true",
+    { "safe-to-evict": true },
+    (job) =>
+      assert.equal(
+        job.spec!.template.metadata!.annotations!["cluster-autoscaler.kubernetes.io/safe-to-evict"],
+        "true",
+      ),
+  ],
+  [
+    "safe-to-evict agent-wide",
+    {},
+    (job) =>
+      assert.equal(
+        job.spec!.template.metadata!.annotations!["cluster-autoscaler.kubernetes.io/safe-to-evict"],
+        "true",
+      ),
+    { BUILDKITE_PLUGIN_KUBERNETES_SAFE_TO_EVICT: "true" },
+  ],
+  ["run-as-user, run-as-group, fs-group: the pod's securityContext, the checkout as that user", {
+    "run-as-user": 1000,
+    "run-as-group": 1001,
+    "fs-group": 1002,
+  }, (job) => {
+    assert.deepEqual(pod(job).securityContext, {
+      runAsUser: 1000,
+      runAsGroup: 1001,
+      fsGroup: 1002,
+    });
+    assert.deepEqual(checkout(job)!.securityContext, { runAsUser: 1000, runAsGroup: 1001 });
+    assert.deepEqual(envOf(checkout(job)!, "HOME"), { name: "HOME", value: "/tmp" });
+    assert.equal(envOf(step(job), "HOME"), undefined);
+  }],
+  [
+    "fs-group alone: the pod's fsGroup, the checkout's user left alone",
+    { "fs-group": 1000 },
+    (job) => {
+      assert.deepEqual(pod(job).securityContext, { fsGroup: 1000 });
+      assert.equal(checkout(job)!.securityContext, undefined);
+      assert.equal(envOf(checkout(job)!, "HOME"), undefined);
+    },
+  ],
+  ["run-as-user 0: the checkout keeps its home", { "run-as-user": 0 }, (job) => {
+    assert.deepEqual(checkout(job)!.securityContext, { runAsUser: 0 });
+    assert.equal(envOf(checkout(job)!, "HOME"), undefined);
+  }],
+  ["no user options: no securityContext anywhere", {}, (job) => {
+    assert.equal(pod(job).securityContext, undefined);
+    assert.equal(checkout(job)!.securityContext, undefined);
+  }],
+  ["pod-spec-patch's step container user: the checkout runs as it too", {
+    "pod-spec-patch": {
+      containers: [{ name: "step", securityContext: { runAsUser: 1000, runAsGroup: 1000 } }],
+    },
+  }, (job) => {
+    assert.deepEqual(checkout(job)!.securityContext, { runAsUser: 1000, runAsGroup: 1000 });
+    assert.deepEqual(envOf(checkout(job)!, "HOME"), { name: "HOME", value: "/tmp" });
+  }],
+  ["pod-spec-patch's pod user: the checkout runs as it too", {
+    "pod-spec-patch": { securityContext: { runAsUser: 2000 } },
+  }, (job) => {
+    assert.deepEqual(checkout(job)!.securityContext, { runAsUser: 2000 });
+  }],
+  ["pod-spec-patch's step user wins over run-as-user for the checkout", {
+    "run-as-user": 1000,
+    "pod-spec-patch": { containers: [{ name: "step", securityContext: { runAsUser: 3000 } }] },
+  }, (job) => {
+    assert.equal(pod(job).securityContext!.runAsUser, 1000);
+    assert.deepEqual(checkout(job)!.securityContext, { runAsUser: 3000 });
+  }],
+  ["pod-spec-patch's checkout user of its own is kept", {
+    "run-as-user": 1000,
+    "pod-spec-patch": {
+      initContainers: [{ name: "bootstrap", securityContext: { runAsUser: 0 } }],
+    },
+  }, (job) => {
+    assert.deepEqual(checkout(job)!.securityContext, { runAsUser: 0 });
+    assert.equal(envOf(checkout(job)!, "HOME"), undefined);
+  }],
+  ["run-as-user without a checkout container", { "run-as-user": 1000, "init-image": "" }, (job) => {
+    assert.equal(pod(job).initContainers, undefined);
+    assert.deepEqual(pod(job).securityContext, { runAsUser: 1000 });
+  }],
+  [
     "artifact_paths: the command runs, then the upload, exiting with the command's status",
     {},
     (job) => {
@@ -405,7 +552,7 @@ Deno.test("use-agent-node-affinity copies the agent pod's placement given at run
   assert.deepEqual(pod(job).affinity, placement.affinity);
 });
 
-Deno.test("labels and annotations as the bash plugins set them, plus the job id label", async () => {
+Deno.test("labels and annotations: the build's facts under buildkite/, the job id and the plugin", async () => {
   const job = await jobFor({}, {
     BUILDKITE_BUILD_URL: "https://buildkite.com/acme/my-app/builds/42",
     BUILDKITE_STEP_KEY: "test",
@@ -413,20 +560,25 @@ Deno.test("labels and annotations as the bash plugins set them, plus the job id 
   const name = job.metadata!.name!;
   assert.match(name, /^my-app-42-[0-9a-f]{10}$/);
   assert.deepEqual(job.metadata!.labels, {
-    "build/id": "0190a1b2-0000-7000-8000-000000000001",
-    "build/repo": "git-github.com-acme-my-app.git",
-    "build/branch": "main",
-    "build/pipeline": "my-app",
+    "buildkite/build-id": "0190a1b2-0000-7000-8000-000000000001",
+    "buildkite/repo": "git-github.com-acme-my-app.git",
+    "buildkite/branch": "main",
+    "buildkite/pipeline": "my-app",
     "job-name": name,
     "buildkite/plugin": "kubernetes",
     "buildkite/job-id": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
   });
-  assert.equal(
-    job.metadata!.annotations!["build/url"],
-    "https://buildkite.com/acme/my-app/builds/42",
+  const annotations = job.metadata!.annotations!;
+  assert.equal(annotations["buildkite/build-url"], "https://buildkite.com/acme/my-app/builds/42");
+  assert.equal(annotations["buildkite/step-key"], "test");
+  assert.equal(annotations["buildkite/pipeline"], "my-app");
+  assert.equal(annotations["buildkite/job-id"], "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+  assert.equal(annotations["buildkite/repo"], "git@github.com:acme/my-app.git");
+  assert.deepEqual(
+    Object.keys(annotations).filter((key) => key !== "job-name" && !key.startsWith("buildkite/")),
+    [],
+    "every Buildkite fact under one prefix",
   );
-  assert.equal(job.metadata!.annotations!["buildkite/step-key"], "test");
-  assert.equal(job.metadata!.annotations!["build/repo"], "git@github.com:acme/my-app.git");
   assert.deepEqual(job.spec!.template.metadata!.labels, job.metadata!.labels);
   assert.equal(job.spec!.template.metadata!.annotations!["sidecar.istio.io/inject"], "false");
 });

@@ -21,7 +21,7 @@ Deno.test("labels such as no, on, y and 0o14 read back as the same strings in YA
   for (const version of ["1.1", "1.2"] as const) {
     const [job] = YAML.parseAllDocuments(text, { version }).map((document) => document.toJS());
     assert.deepEqual(job, JSON.parse(JSON.stringify(rendered.job)), `YAML ${version}`);
-    assert.equal(job.metadata.labels["build/branch"], "no", `YAML ${version}`);
+    assert.equal(job.metadata.labels["buildkite/branch"], "no", `YAML ${version}`);
   }
 });
 
