@@ -134,7 +134,7 @@ function timeoutSummary(job: V1Job | undefined): string {
   return `The step exceeded its timeout of ${
     deadline !== undefined ? seconds(deadline * 1000) : "?"
   } ` +
-    "(the Job's activeDeadlineSeconds, from the step's timeout_in_minutes); Kubernetes stopped it.";
+    "(the Job's activeDeadlineSeconds: the step's active-deadline-seconds, else its timeout_in_minutes); Kubernetes stopped it.";
 }
 
 /** Whether the Job has finished, and how. */

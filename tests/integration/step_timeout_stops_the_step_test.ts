@@ -9,8 +9,8 @@ import { freshNamespace, testCluster, waitFor } from "../cluster/testing.ts";
 import { stepJobName, waitUntilNone } from "./fixtures.ts";
 import { runStep } from "./step_runner.ts";
 
-const TIMEOUT = "The step exceeded its timeout of 60s (the Job's activeDeadlineSeconds, from " +
-  "the step's timeout_in_minutes); Kubernetes stopped it.";
+const TIMEOUT = "The step exceeded its timeout of 60s (the Job's activeDeadlineSeconds: the " +
+  "step's active-deadline-seconds, else its timeout_in_minutes); Kubernetes stopped it.";
 
 Deno.test("a step over its timeout is stopped after 60 s with 143 and the timeout explained", async () => {
   await using namespace = await freshNamespace();
