@@ -22,13 +22,14 @@ export interface Rendered {
 
 /**
  * Renders a step's objects. With `redact`, the Secret's values are replaced so the result
- * can be shown (`render`, `print-resulting-job-spec`).
+ * can be shown (`render`, `print-resulting-job-spec`); `attempt` names the Job that
+ * replaces a lost pod (`lost-pod-retries`).
  */
 export async function renderStep(
   config: Configuration,
-  options: { placement?: Placement; redact?: boolean } = {},
+  options: { placement?: Placement; redact?: boolean; attempt?: number } = {},
 ): Promise<Rendered> {
-  const manifest = buildManifest(config, options.placement);
+  const manifest = buildManifest(config, options.placement, { attempt: options.attempt });
   let job = manifest.job;
   const podSpecPatch = config.options["pod-spec-patch"];
   if (podSpecPatch) job = applyPodSpecPatch(job, podSpecPatch);
