@@ -37,11 +37,14 @@ export const EXIT = {
     meaning:
       "An image name is invalid (`InvalidImageName`) or absent with `imagePullPolicy: Never`.",
   },
-  /** A container could not be created, or a volume not mounted: a missing Secret, ConfigMap or key. */
+  /**
+   * A container could not be created, or a volume not mounted: a missing Secret, ConfigMap or
+   * key; or a sidecar did not come up, so the step's container could not start.
+   */
   containerConfig: {
     code: 93,
     meaning:
-      "A container could not be created (`CreateContainerConfigError`: missing Secret, ConfigMap or key; `CreateContainerError`) or a volume could not be mounted (`FailedMount`: a missing Secret or claim) beyond `image-pull-grace`.",
+      "A container could not be created (`CreateContainerConfigError`: missing Secret, ConfigMap or key; `CreateContainerError`) or a volume could not be mounted (`FailedMount`: a missing Secret or claim) beyond `image-pull-grace`; or a sidecar exited, crashed or failed its startup probe before the step's command started.",
   },
   /** The pod was not scheduled, started, resumed or replaced within `pending-timeout`. */
   pending: {
@@ -59,7 +62,7 @@ export const EXIT = {
   lost: {
     code: 96,
     meaning:
-      "The pod or Job was deleted from outside, or Kubernetes stopped the pod (eviction, preemption, node shutdown), before the step finished, and the Job had no retry left.",
+      "The pod or Job was deleted from outside, or Kubernetes stopped the pod (eviction, preemption, node shutdown), before the step finished, and the Job had no retry left; a pod lost before the command started is first replaced by a new Job (`lost-pod-retries`).",
   },
   /** The plugin could not follow the step: watching was refused, the API stayed unreachable, or it failed. */
   internal: {

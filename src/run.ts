@@ -10,9 +10,10 @@ import type { V1Job, V1OwnerReference, V1Pod } from "@kubernetes/client-node";
 import { loadStepConfiguration } from "./config/mod.ts";
 import { EXIT, UserError } from "./exit_status.ts";
 import { sleep } from "./follow/informer.ts";
-import { followJob } from "./follow/mod.ts";
+import { type FinalVerdict, followJob } from "./follow/mod.ts";
 import { Api, ApiError } from "./kube/client.ts";
 import { loadClusterAccess, resolveNamespace } from "./kube/kubeconfig.ts";
+import { requireSidecarSupport } from "./kube/server_version.ts";
 import { paths, submit } from "./kube/submit.ts";
 import { deleteSelected } from "./cleanup.ts";
 import { type Placement, renderStep } from "./render/mod.ts";
@@ -204,23 +205,24 @@ export async function run(env: Env): Promise<number> {
   let name: string | undefined;
   let submission: Promise<Submission> | undefined;
 
-  const step = async (): Promise<number> => {
-    const placement = config.options["use-agent-node-affinity"]
-      // In a pod, the cluster access's namespace is the pod's own (its service account's).
-      ? await agentPlacement(api, env, access.namespace ?? namespace)
-      : undefined;
-    const owner = await agentOwner(api, env, namespace, output);
-    const rendered = await renderStep(config, { placement, owner });
-    name = rendered.job.metadata!.name!;
-    if (config.options["print-resulting-job-spec"]) {
+  /** Renders, creates and follows the `attempt`th Job of the step, to its verdict. */
+  const runJob = async (
+    attempt: number,
+    placement: Placement | undefined,
+    owner: V1OwnerReference | undefined,
+  ): Promise<FinalVerdict & { job: V1Job }> => {
+    const rendered = await renderStep(config, { placement, owner, attempt });
+    if (config.options["print-resulting-job-spec"] && attempt === 0) {
       const shown = await renderStep(config, { placement, owner, redact: true });
       await output.group("~~~", "Job spec");
       const { renderedYaml } = await import("./render/yaml.ts");
       await output.write(renderedYaml(shown));
     }
-    await output.group("~~~", `Creating Job ${namespace}/${name}`);
+    const jobName = rendered.job.metadata!.name!;
+    await output.group("~~~", `Creating Job ${namespace}/${jobName}`);
     // A cancel before this point creates nothing; after it, the cancel finds `submission`.
     if (cancel.signal.aborted) throw cancel.signal.reason;
+    name = jobName;
     const submittedAt = Date.now();
     // A cancel stops the retries, not a request in flight: its answer tells the cancel, which
     // waits for it, whether there is a Job to delete.
@@ -248,15 +250,20 @@ export async function run(env: Env): Promise<number> {
     }).catch(async (error) => {
       // A step that cannot be followed must not be left running.
       if (!cancel.signal.aborted) {
-        const problems = await deleteStepWithin(api, namespace, job.metadata!.name!, 10_000);
+        const problems = await deleteStepWithin(api, namespace, jobName, 10_000);
         await output.note(
           problems.length
-            ? `could not delete Job ${namespace}/${name}: ${problems.join("; ")}`
-            : `deleted Job ${namespace}/${name}`,
+            ? `could not delete Job ${namespace}/${jobName}: ${problems.join("; ")}`
+            : `deleted Job ${namespace}/${jobName}`,
         );
       }
       throw error;
     });
+    return { ...verdict, job };
+  };
+
+  /** Writes the verdict's summary and diagnosis (with the recent Events), and annotates the build. */
+  const report = async (verdict: FinalVerdict & { job: V1Job }): Promise<void> => {
     if (verdict.diagnosis) {
       const podEvents = verdict.pod
         ? await api.request<{ items: [] }>("GET", paths.events(namespace), {
@@ -265,7 +272,7 @@ export async function run(env: Env): Promise<number> {
         }).then((list) => list.items).catch(() => [])
         : [];
       const jobEvents = await api.request<{ items: [] }>("GET", paths.events(namespace), {
-        query: { fieldSelector: `involvedObject.uid=${job.metadata!.uid}` },
+        query: { fieldSelector: `involvedObject.uid=${verdict.job.metadata!.uid}` },
         timeoutMs: 10_000,
       }).then((list) => list.items).catch(() => []);
       const text = diagnosisText(verdict.diagnosis, [...podEvents, ...jobEvents], Date.now());
@@ -280,16 +287,56 @@ export async function run(env: Env): Promise<number> {
     } else if (verdict.summary) {
       await output.group("~~~", verdict.summary);
     }
-    if (verdict.stuck) {
-      // A Job that cannot finish the step would keep its pod waiting or running: remove it now.
-      const problems = await deleteStep(api, namespace, name, 10_000);
-      await output.note(
-        problems.length
-          ? `could not delete Job ${namespace}/${name}: ${problems.join("; ")}`
-          : `deleted Job ${namespace}/${name}`,
-      );
+  };
+
+  /**
+   * A pod lost before the step's command started, with `lost-pod-retries` left: says so,
+   * deletes its Job (and Secret) and returns true, so that a new Job runs the step. A Job
+   * that cannot be deleted is not replaced: two could run the command.
+   */
+  const replaceLostJob = async (verdict: FinalVerdict, attempt: number): Promise<boolean> => {
+    const retries = config.options["lost-pod-retries"];
+    if (!verdict.lostBeforeCommand || attempt >= retries || !name) return false;
+    await output.group(
+      "~~~",
+      `${verdict.summary.replace(/\.$/, "")}; the step's command had not started, so a new Job ` +
+        `runs the step (lost-pod-retries: ${attempt + 1} of ${retries})`,
+    );
+    const problems = await deleteStepWithin(api, namespace, name, 10_000);
+    if (problems.length === 0) {
+      // Until the new Job is being created, a cancel has nothing to delete.
+      submission = undefined;
+      return true;
     }
-    return verdict.exitStatus;
+    await output.note(
+      `could not delete Job ${namespace}/${name}, so it is not replaced: ${problems.join("; ")}`,
+    );
+    return false;
+  };
+
+  const step = async (): Promise<number> => {
+    // Only the options that need a minimum version ask for it.
+    if (config.options.sidecars?.length) await requireSidecarSupport(api);
+    const placement = config.options["use-agent-node-affinity"]
+      // In a pod, the cluster access's namespace is the pod's own (its service account's).
+      ? await agentPlacement(api, env, access.namespace ?? namespace)
+      : undefined;
+    const owner = await agentOwner(api, env, namespace, output);
+    for (let attempt = 0;; attempt++) {
+      const verdict = await runJob(attempt, placement, owner);
+      if (await replaceLostJob(verdict, attempt)) continue;
+      await report(verdict);
+      if (verdict.stuck) {
+        // A Job that cannot finish the step would keep its pod waiting or running: remove it now.
+        const problems = await deleteStep(api, namespace, name!, 10_000);
+        await output.note(
+          problems.length
+            ? `could not delete Job ${namespace}/${name}: ${problems.join("; ")}`
+            : `deleted Job ${namespace}/${name}`,
+        );
+      }
+      return verdict.exitStatus;
+    }
   };
 
   const cancelled = new Promise<number>((resolve) => {

@@ -34,6 +34,11 @@ export interface Observation {
   now: number;
   /** When the Job was created (ms, local clock). */
   submittedAt: number;
+  /**
+   * Whether the step container of any of the Job's pods was ever seen running or ended, or
+   * printed a line: its command may have run.
+   */
+  stepMayHaveRun: boolean;
 }
 
 /** The step's limits, from its options. */
@@ -75,6 +80,11 @@ export type Verdict =
     pod?: V1Pod;
     /** Whether the Job is still running (stuck) and should be deleted now. */
     stuck: boolean;
+    /**
+     * The pod was lost (96) before the step's command could have run: a new Job may run the
+     * step again without running its command twice (`lost-pod-retries`).
+     */
+    lostBeforeCommand?: boolean;
   };
 
 /** A verdict that ends the step. */
@@ -164,6 +174,18 @@ function nativeSidecar(pod: V1Pod, container: string): boolean {
 
 function memoryLimit(pod: V1Pod, container: string): string | undefined {
   return pod.spec?.containers.find((c) => c.name === container)?.resources?.limits?.memory;
+}
+
+/** Whether the step container of the pod has started: its command may have run. */
+function stepStarted(pod: V1Pod, limits: Limits): boolean {
+  const step = pod.status?.containerStatuses?.find((s) => s.name === limits.stepContainer);
+  return step?.state?.running !== undefined || step?.state?.terminated !== undefined ||
+    step?.lastState?.terminated !== undefined;
+}
+
+/** Whether the step's command may have run in any of the Job's pods. */
+function commandMayHaveRun(observation: Observation, limits: Limits): boolean {
+  return observation.stepMayHaveRun || observation.pods.some((pod) => stepStarted(pod, limits));
 }
 
 /** Whether any container of the pod has started (the pod is past scheduling and pulling). */
@@ -399,6 +421,7 @@ function disruptedVerdict(
     diagnosis: [{ reason: disruption.reason, message: disruption.message }],
     pod,
     stuck: true,
+    lostBeforeCommand: !commandMayHaveRun(observation, limits),
   };
 }
 
@@ -434,7 +457,31 @@ function terminatedVerdict(pod: V1Pod, limits: Limits, status: V1ContainerStatus
     : code > 128 && code - 128 in SIGNALS
     ? `The step's command was killed by ${SIGNALS[code - 128]} (exit status ${code}).`
     : `The step's command exited with status ${code}.`;
-  return { done: true, exitStatus: code, summary, pod, stuck: false };
+  const sidecars = sidecarsEndedWhileRunning(pod);
+  return {
+    done: true,
+    exitStatus: code,
+    summary: [summary, ...sidecars].filter(Boolean).join(" "),
+    pod,
+    stuck: false,
+  };
+}
+
+/**
+ * The native sidecars that ended while the step ran and were restarted: reported beside the
+ * step's status, which stays the command's (the command may have coped).
+ */
+function sidecarsEndedWhileRunning(pod: V1Pod): string[] {
+  return statuses(pod).flatMap(({ init, status }) => {
+    const last = status.lastState?.terminated;
+    if (!init || !nativeSidecar(pod, status.name) || !last || status.restartCount === 0) return [];
+    const times = status.restartCount === 1 ? "once" : `${status.restartCount} times`;
+    return [
+      `The sidecar "${status.name}" exited with status ${last.exitCode}${
+        last.reason ? ` (${last.reason})` : ""
+      } while the step ran, and was restarted ${times}.`,
+    ];
+  });
 }
 
 /**
@@ -482,6 +529,7 @@ function deletedFromOutside(
     }],
     pod,
     stuck: true,
+    lostBeforeCommand: !commandMayHaveRun(observation, limits),
   };
 }
 
@@ -558,9 +606,10 @@ function deletedJob(observation: Observation): Verdict | undefined {
 
 /**
  * The Job finished without a result from the step container: its deadline (143), a success,
+ * a failure after its last pod was stopped by Kubernetes (96, as for a pod without retries),
  * or a failure the pod's watch had a moment to explain.
  */
-function finishedJob(observation: Observation): Verdict | undefined {
+function finishedJob(observation: Observation, limits: Limits): Verdict | undefined {
   const { job, now } = observation;
   const pod = observation.pods.at(-1);
   const outcome = jobOutcome(job);
@@ -577,6 +626,9 @@ function finishedJob(observation: Observation): Verdict | undefined {
       stuck: false,
     };
   }
+  // Its retries spent on pods Kubernetes stopped: the last one's loss is the step's.
+  const disrupted = pod && disruptedVerdict(observation, pod, limits);
+  if (disrupted) return disrupted;
   const since = observation.firstSeen.get(JOB_FAILED_KEY) ?? now;
   if (now - since < JOB_FAILURE_GRACE_MS) {
     return { done: false, recheckAt: since + JOB_FAILURE_GRACE_MS };
@@ -608,6 +660,56 @@ function stoppedPod(observation: Observation, pod: V1Pod, limits: Limits): Verdi
     pod,
     stuck: false,
   };
+}
+
+/** The kubelet's latest `Unhealthy` Event of a failed startup probe of a pod's container. */
+function startupProbeFailure(
+  observation: Observation,
+  pod: V1Pod,
+  container: string,
+): CoreV1Event | undefined {
+  return observation.podEvents.filter((event) =>
+    event.involvedObject?.uid === pod.metadata?.uid && event.reason === "Unhealthy" &&
+    event.involvedObject?.fieldPath?.endsWith(`{${container}}`) &&
+    /^Startup probe failed/.test(event.message ?? "")
+  ).sort((a, b) => eventTime(a, "last") - eventTime(b, "last")).at(-1);
+}
+
+/**
+ * A native sidecar (the `sidecars` option, or one added by a patch) that ended or was
+ * restarted before the step container started: it crashed, exited, or failed its startup
+ * probe (the kubelet kills it, and says why in `Unhealthy` Events). The kubelet would restart
+ * it for ever and the step container wait for it, so the step fails with 93, naming it.
+ */
+function failedSidecar(observation: Observation, pod: V1Pod, limits: Limits): Verdict | undefined {
+  if (stepStarted(pod, limits)) return undefined;
+  for (const { init, status } of statuses(pod)) {
+    if (!init || !nativeSidecar(pod, status.name)) continue;
+    const ended = status.state?.terminated ?? status.lastState?.terminated;
+    const waiting = status.state?.waiting?.reason;
+    if (!ended && waiting !== "CrashLoopBackOff" && status.restartCount === 0) continue;
+    const probe = startupProbeFailure(observation, pod, status.name);
+    const how = probe
+      ? `failed its startup probe (${probe.message})`
+      : ended
+      ? `exited with status ${ended.exitCode}${ended.reason ? ` (${ended.reason})` : ""}`
+      : `is restarted over and over (${waiting ?? "restarted"})`;
+    return {
+      done: true,
+      exitStatus: EXIT.containerConfig.code,
+      summary: `The sidecar "${status.name}" ${how} before the step started; ` +
+        "the step's command did not run.",
+      diagnosis: [{
+        container: status.name,
+        image: imageOf(pod, status.name) ?? status.image,
+        reason: probe ? "StartupProbeFailed" : ended?.reason ?? waiting,
+        message: probe?.message ?? ended?.message,
+      }],
+      pod,
+      stuck: true,
+    };
+  }
+  return undefined;
 }
 
 /** A verdict that is not final yet, and when to judge again. */
@@ -740,8 +842,9 @@ function notStarted(observation: Observation, pod: V1Pod | undefined, limits: Li
 /**
  * Judges what the observation means for the step, asking in turn: is the Job suspended, was
  * the newest pod lost, has one of its containers ended, was the Job deleted or has it
- * finished, was the pod stopped; the first that knows, decides. Else the step has not
- * started, and its graces and `pending-timeout` say how long it may wait.
+ * finished, was the pod stopped, did a sidecar fail before the step started; the first that
+ * knows, decides. Else the step has not started, and its graces and `pending-timeout` say
+ * how long it may wait.
  */
 export function judge(observation: Observation, limits: Limits): Verdict {
   if (!observation.job && !observation.jobDeleted) return { done: false };
@@ -750,7 +853,8 @@ export function judge(observation: Observation, limits: Limits): Verdict {
     (pod && deletedFromOutside(observation, pod, limits)) ??
     (pod && endedContainer(observation, pod, limits)) ??
     deletedJob(observation) ??
-    finishedJob(observation) ??
+    finishedJob(observation, limits) ??
     (pod && stoppedPod(observation, pod, limits)) ??
+    (pod && failedSidecar(observation, pod, limits)) ??
     notStarted(observation, pod, limits);
 }

@@ -164,6 +164,7 @@ function describeIssue(
   }
   if (issue.code === "invalid_type") {
     const expected = EXPECTED[issue.expected] ?? `a ${issue.expected}`;
+    if (value === undefined && rest.length > 0) return [`${where}${item} is required: ${expected}`];
     if (value === undefined) {
       return [
         `option \`${String(option)}\` is required: ${expected}, in the step's plugin configuration`,
@@ -223,6 +224,7 @@ function crossCheck(options: Options, step: Step, origins: Record<string, string
     );
   }
   problems.push(...workdirProblems(options, step, origins));
+  problems.push(...sidecarProblems(options, step));
   const mounts = [
     ...(options["mount-hostpath"] ?? []).map((spec) => ["mount-hostpath", spec.split(":")[1]]),
     ...(options["mount-secret"] ?? []).map((spec) => ["mount-secret", spec.split(":")[1]]),
@@ -238,6 +240,34 @@ function crossCheck(options: Options, step: Step, origins: Record<string, string
       );
     }
     seen.set(normalised, option);
+  }
+  return problems;
+}
+
+/** Sidecars the API server would refuse: two of one name, two mounts at one path. */
+function sidecarProblems(options: Options, step: Step): string[] {
+  const problems: string[] = [];
+  const names = new Set<string>();
+  for (const [index, sidecar] of (options.sidecars ?? []).entries()) {
+    const where = `option \`sidecars\` item [${index}]`;
+    if (names.has(sidecar.name)) {
+      problems.push(`${where}: the name "${sidecar.name}" is taken by another sidecar; each once`);
+    }
+    names.add(sidecar.name);
+    const paths = new Set(sidecar["mount-checkout"] ? [mountPathKey(step.buildPath)] : []);
+    for (const { mountPath } of sidecar.volumeMounts ?? []) {
+      const path = mountPathKey(posix.normalize(mountPath));
+      if (paths.has(path)) {
+        problems.push(
+          `${where}: ${mountPath} is mounted twice${
+            path === mountPathKey(step.buildPath)
+              ? " (`mount-checkout` mounts the build directory there)"
+              : ""
+          }; each path once`,
+        );
+      }
+      paths.add(path);
+    }
   }
   return problems;
 }

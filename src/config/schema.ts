@@ -5,6 +5,13 @@
  *
  * @module
  */
+import type {
+  V1ContainerPort,
+  V1EnvVar,
+  V1Probe,
+  V1ResourceRequirements,
+  V1VolumeMount,
+} from "@kubernetes/client-node";
 import { z } from "zod";
 import { DEFAULT_INIT_IMAGE } from "../version.ts";
 import {
@@ -100,6 +107,128 @@ function metadata() {
       .optional(),
   });
 }
+
+// Sidecars: the fields of a Kubernetes container that a service beside the step needs, as
+// Kubernetes spells them; each shape is checked against the client's own type.
+
+/** The names the plugin gives its own containers, which a sidecar cannot take. */
+export const RESERVED_CONTAINER_NAMES = ["bootstrap", "step"] as const;
+
+function port() {
+  return z.int({ error: "must be a port number (1-65535)" }).min(1, {
+    error: "must be a port number (1-65535)",
+  }).max(65535, { error: "must be a port number (1-65535)" });
+}
+
+/** A probe's port: a number, or the name of one of the container's `ports`. */
+function portOrName() {
+  return z.union([
+    port(),
+    z.string().regex(/^(?=.{1,15}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
+      error: "must be a port number or a port's name",
+    }),
+  ]);
+}
+
+function count(least: number) {
+  return z.int({ error: "must be a whole number" }).min(least, {
+    error: `must be ${least} or more`,
+  });
+}
+
+const probeSchema = z.strictObject({
+  exec: z.strictObject({ command: z.array(z.string()).min(1) }).optional(),
+  httpGet: z.strictObject({
+    path: z.string().optional(),
+    port: portOrName(),
+    host: z.string().optional(),
+    scheme: z.enum(["HTTP", "HTTPS"]).optional(),
+    httpHeaders: z.array(z.strictObject({ name: z.string().min(1), value: z.string() }))
+      .optional(),
+  }).optional(),
+  tcpSocket: z.strictObject({ port: portOrName(), host: z.string().optional() }).optional(),
+  grpc: z.strictObject({ port: port(), service: z.string().optional() }).optional(),
+  initialDelaySeconds: count(0).optional(),
+  periodSeconds: count(1).optional(),
+  timeoutSeconds: count(1).optional(),
+  successThreshold: count(1).optional(),
+  failureThreshold: count(1).optional(),
+  terminationGracePeriodSeconds: count(1).optional(),
+}).refine(
+  (probe) => [probe.exec, probe.httpGet, probe.tcpSocket, probe.grpc].filter(Boolean).length === 1,
+  { error: "must have exactly one of exec, httpGet, tcpSocket or grpc" },
+) satisfies z.ZodType<V1Probe>;
+
+const envVarSchema = z.strictObject({
+  name: z.string().regex(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/, {
+    error: "must be a variable name (letters, digits, '_', '-' and '.', not starting with a digit)",
+  }),
+  value: z.string().optional(),
+  valueFrom: z.strictObject({
+    secretKeyRef: z.strictObject({
+      name: secretName(),
+      key: secretKey(),
+      optional: z.boolean().optional(),
+    }).optional(),
+    configMapKeyRef: z.strictObject({
+      name: secretName(),
+      key: secretKey(),
+      optional: z.boolean().optional(),
+    }).optional(),
+    fieldRef: z.strictObject({ fieldPath: z.string().min(1), apiVersion: z.string().optional() })
+      .optional(),
+  }).optional(),
+}).refine((env) => (env.value === undefined) !== (env.valueFrom === undefined), {
+  error: "must have either value or valueFrom",
+}) satisfies z.ZodType<V1EnvVar>;
+
+const containerPortSchema = z.strictObject({
+  containerPort: port(),
+  name: z.string().regex(/^(?=.{1,15}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
+    error: "must be a port name (lower-case letters, digits and '-', at most 15)",
+  }).optional(),
+  protocol: z.enum(["TCP", "UDP", "SCTP"]).optional(),
+}) satisfies z.ZodType<V1ContainerPort>;
+
+const resourcesSchema = z.strictObject({
+  requests: z.record(z.string(), quantity()).optional(),
+  limits: z.record(z.string(), quantity()).optional(),
+}) satisfies z.ZodType<V1ResourceRequirements>;
+
+const volumeMountSchema = z.strictObject({
+  name: z.string().regex(LABEL_PATTERN, {
+    error: "must be the name of one of the pod's volumes",
+  }),
+  mountPath: z.string().regex(ABSOLUTE_PATH, { error: "must be an absolute path" }),
+  readOnly: z.boolean().optional(),
+  subPath: z.string().optional(),
+}) satisfies z.ZodType<V1VolumeMount>;
+
+/** One sidecar: a container that runs beside the step's, as long as the step runs. */
+export const sidecarSchema = z.strictObject({
+  name: z.string().regex(LABEL_PATTERN, {
+    error: "must be a container name (lower-case letters, digits and '-', at most 63)",
+  }).refine((name) => !(RESERVED_CONTAINER_NAMES as readonly string[]).includes(name), {
+    error: `is the name of one of the plugin's containers (${
+      RESERVED_CONTAINER_NAMES.join(", ")
+    }); choose another`,
+  }),
+  image: z.string().min(1, { error: "must not be empty" }),
+  imagePullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).optional(),
+  command: oneOrMany(z.string()).optional(),
+  args: oneOrMany(z.string()).optional(),
+  workingDir: z.string().regex(ABSOLUTE_PATH, { error: "must be an absolute path" }).optional(),
+  env: z.array(envVarSchema).optional(),
+  ports: z.array(containerPortSchema).optional(),
+  resources: resourcesSchema.optional(),
+  startupProbe: probeSchema.optional(),
+  readinessProbe: probeSchema.optional(),
+  volumeMounts: z.array(volumeMountSchema).optional(),
+  "mount-checkout": z.boolean().default(false),
+});
+
+/** A sidecar as validated. */
+export type Sidecar = z.output<typeof sidecarSchema>;
 
 /** The plugin's options, as a pipeline author writes them. */
 export const optionsSchema = z.strictObject({
@@ -243,6 +372,16 @@ export const optionsSchema = z.strictObject({
   "api-unreachable-timeout": seconds().default(300)
     .describe(
       "Seconds the Kubernetes API may stay unreachable while the step runs before the step fails with 97 (0: no limit).",
+    ),
+  "sidecars": z.array(sidecarSchema).optional()
+    .describe(
+      "Containers run beside the step as native sidecars (Kubernetes 1.29+), after the checkout: `name`, `image`, `imagePullPolicy`, `command`, `args`, `workingDir`, `env`, `ports`, `resources`, `startupProbe`, `readinessProbe`, `volumeMounts` as Kubernetes spells them, and `mount-checkout: true` to mount the build directory where the step has it. The step starts once every sidecar has started (its `startupProbe` passed); one that ends or fails its startup probe before then fails the step with 93.",
+    ),
+  "lost-pod-retries": z.int({ error: "must be a whole number" }).min(0, {
+    error: "must be 0 or more",
+  }).default(1)
+    .describe(
+      "How many times a pod lost before the step's command started (evicted, preempted, its node shut down or deleted) is replaced by a new Job (0: never). A pod lost after the command started ends the step with 96.",
     ),
   "agent-checkout": z.boolean().default(false)
     .describe(

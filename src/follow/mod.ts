@@ -171,7 +171,10 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
   signal.addEventListener("abort", onAbort, { once: true });
   if (signal.aborted) stop.abort();
 
-  const observer = new Observer(options.job.metadata!.uid!, options.submittedAt);
+  const observer = new Observer(options.job.metadata!.uid!, {
+    submittedAt: options.submittedAt,
+    stepContainer: options.limits.stepContainer,
+  });
   const decision = new Decision(observer, options.limits);
   const reachability = new Reachability({
     budgetMs: options.unreachableBudgetMs,
@@ -184,6 +187,7 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
     namespace: options.namespace,
     output,
     stepContainer: options.limits.stepContainer,
+    onStepOutput: () => observer.stepPrinted(),
     log: options.debug,
   });
   const informers: { done: Promise<void> }[] = [];
@@ -206,7 +210,10 @@ export async function followJob(options: FollowOptions): Promise<FinalVerdict> {
     const result = await Promise.race([verdict, aborted(stop.signal).then(() => undefined)]);
     if (!result) throw signal.reason ?? new Error("cancelled");
     await readLogsToTheEnd(logs, podLogs, result, output, stop.signal);
-    return result;
+    // A line of the step's read only now still means its command ran.
+    return result.lostBeforeCommand && observer.stepMayHaveRun
+      ? { ...result, lostBeforeCommand: false }
+      : result;
   } finally {
     logsStop.abort();
     stop.abort();

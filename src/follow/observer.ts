@@ -38,6 +38,8 @@ function keepEvent(events: CoreV1Event[], event: CoreV1Event): void {
 export class Observer {
   readonly #uid: string;
   readonly #submittedAt: number;
+  readonly #stepContainer: string;
+  #stepMayHaveRun = false;
   #job: V1Job | undefined;
   #jobDeleted = false;
   readonly #pods = new Map<string, V1Pod>();
@@ -47,10 +49,24 @@ export class Observer {
   readonly #firstSeen = new Map<string, number>();
   readonly #clocks = new GraceClocks(this.#firstSeen);
 
-  /** The Job with `uid`, created at `submittedAt` (ms, local clock). */
-  constructor(uid: string, submittedAt: number) {
+  /** The Job with `uid`, created at `submittedAt` (ms, local clock), whose step runs in `stepContainer`. */
+  constructor(uid: string, { submittedAt, stepContainer }: {
+    submittedAt: number;
+    stepContainer: string;
+  }) {
     this.#uid = uid;
     this.#submittedAt = submittedAt;
+    this.#stepContainer = stepContainer;
+  }
+
+  /** Whether the step container was seen started or printed a line: its command may have run. */
+  get stepMayHaveRun(): boolean {
+    return this.#stepMayHaveRun;
+  }
+
+  /** The step container printed a line (its log follower says so). */
+  stepPrinted(): void {
+    this.#stepMayHaveRun = true;
   }
 
   /** A change to the Job (another Job of the same name is not ours). */
@@ -74,6 +90,10 @@ export class Observer {
       ]
     ) {
       this.#clocks.observeStatus(name, status, now);
+    }
+    const step = pod.status?.containerStatuses?.find((s) => s.name === this.#stepContainer);
+    if (step?.state?.running || step?.state?.terminated || step?.lastState?.terminated) {
+      this.#stepMayHaveRun = true;
     }
     this.#firstSee(
       `deleted:${name}`,
@@ -110,6 +130,7 @@ export class Observer {
       firstSeen: this.#firstSeen,
       now,
       submittedAt: this.#submittedAt,
+      stepMayHaveRun: this.#stepMayHaveRun,
     };
   }
 

@@ -224,6 +224,8 @@ export interface PodLogsOptions {
   output: Output;
   /** The name of the step's container. */
   stepContainer: string;
+  /** Called when the step container prints: its command has run. */
+  onStepOutput?: () => void;
   /** Reports reconnections, for debugging. */
   log?: (message: string) => void;
 }
@@ -320,7 +322,9 @@ export class PodLogs {
     stop: AbortSignal,
   ): LiveFollower {
     const turn = new Deferred();
+    const step = container.name === this.#options.stepContainer;
     const write = async (bytes: Uint8Array) => {
+      if (step && bytes.length > 0) this.#options.onStepOutput?.();
       // Only what comes before its turn waits: one listener for each such write, no more.
       if (!turn.settled) await Promise.race([turn.promise, aborted(stop)]);
       if (!stop.aborted) await this.#write(bytes);

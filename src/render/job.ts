@@ -17,6 +17,7 @@ import type {
 } from "@kubernetes/client-node";
 import { posix } from "node:path";
 import { checkoutMountedAtWorkdir, type Configuration, mountPathKey } from "../config/mod.ts";
+import type { Sidecar } from "../config/schema.ts";
 import { UserError } from "../exit_status.ts";
 import { FLAT_PREFIX } from "../config/sources.ts";
 import { stepMetadata } from "./metadata.ts";
@@ -198,10 +199,36 @@ function resources(options: Configuration["options"]) {
   };
 }
 
-/** Builds a step's Job and the data of its Secret from its configuration. */
-export function buildManifest(config: Configuration, placement: Placement = {}): Manifest {
+/**
+ * The `sidecars` as native sidecars: init containers with `restartPolicy: Always`, placed
+ * after the checkout, so they start once it is done and run until the step container ends.
+ * The kubelet starts the step container once each has started (its startup probe passed).
+ */
+function sidecarContainers(
+  sidecars: Sidecar[] | undefined,
+  buildMount: V1VolumeMount,
+): V1Container[] {
+  return (sidecars ?? []).map(({ "mount-checkout": mountCheckout, ...container }) => ({
+    ...container,
+    imagePullPolicy: container.imagePullPolicy ?? "IfNotPresent",
+    restartPolicy: "Always",
+    volumeMounts: mountCheckout || container.volumeMounts
+      ? [...(mountCheckout ? [buildMount] : []), ...(container.volumeMounts ?? [])]
+      : undefined,
+  }));
+}
+
+/**
+ * Builds a step's Job and the data of its Secret from its configuration; `attempt` counts the
+ * Jobs that replaced a lost pod (`lost-pod-retries`) and names the Job.
+ */
+export function buildManifest(
+  config: Configuration,
+  placement: Placement = {},
+  { attempt = 0 }: { attempt?: number } = {},
+): Manifest {
   const { options, step } = config;
-  const name = jobName(step);
+  const name = jobName(step, { attempt });
   const metadata = stepMetadata(config, name);
   const { env, secretData } = splitEnvironment(step.env, name, { secret: step.exported });
 
@@ -293,6 +320,8 @@ export function buildManifest(config: Configuration, placement: Placement = {}):
   });
   volumes.push(...secrets.volumes, ...hostPaths.volumes);
   stepMounts.push(...secrets.mounts, ...hostPaths.mounts);
+
+  initContainers.push(...sidecarContainers(options.sidecars, buildMount));
 
   const stepContainer: V1Container = {
     name: STEP_CONTAINER,

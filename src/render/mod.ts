@@ -24,13 +24,19 @@ export interface Rendered {
 /**
  * Renders a step's objects. With `redact`, the Secret's values are replaced so the result
  * can be shown (`render`, `print-resulting-job-spec`); with `owner` (the agent's pod), the
- * Job is owned by it, so that deleting it deletes the Job.
+ * Job is owned by it, so that deleting it deletes the Job; `attempt` names the Job that
+ * replaces a lost pod (`lost-pod-retries`).
  */
 export async function renderStep(
   config: Configuration,
-  options: { placement?: Placement; redact?: boolean; owner?: V1OwnerReference } = {},
+  options: {
+    placement?: Placement;
+    redact?: boolean;
+    owner?: V1OwnerReference;
+    attempt?: number;
+  } = {},
 ): Promise<Rendered> {
-  const manifest = buildManifest(config, options.placement);
+  const manifest = buildManifest(config, options.placement, { attempt: options.attempt });
   let job = manifest.job;
   if (options.owner) {
     job = { ...job, metadata: { ...job.metadata, ownerReferences: [options.owner] } };

@@ -33,17 +33,20 @@ export function labelValue(text: string): string {
 
 /**
  * The name of a step's Job (and Secret): `<pipeline>-<build number>-<hash of the job id>`,
- * at most 63 characters; the hash makes it unique per Buildkite job, retries included.
+ * at most 63 characters; the hash makes it unique per Buildkite job, retries included. The
+ * Job that replaces a pod lost before the command started (`lost-pod-retries`) is the
+ * `attempt`th, named `…-retry-<attempt>`.
  */
-export function jobName(step: Step): string {
+export function jobName(step: Step, { attempt = 0 }: { attempt?: number } = {}): string {
   const hash = createHash("sha256").update(step.jobId).digest("hex").slice(0, HASH_LENGTH);
+  const suffix = attempt > 0 ? `-retry-${attempt}` : "";
   const pipeline = step.env.get("BUILDKITE_PIPELINE_SLUG") ?? "";
   const build = step.env.get("BUILDKITE_BUILD_NUMBER") ?? "";
   const prefix = dnsLabel(
     [pipeline, build].filter(Boolean).join("-") || "buildkite",
-    MAX_NAME - HASH_LENGTH - 1,
+    MAX_NAME - HASH_LENGTH - 1 - suffix.length,
   ) || "buildkite";
-  return `${prefix}-${hash}`;
+  return `${prefix}-${hash}${suffix}`;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * A step whose pod Kubernetes evicts while the command runs (a drain, the cluster
  * autoscaler, a real Eviction API call here): the hook ends with 96 and says that Kubernetes
- * stopped the pod and why, not with the command's SIGTERM status; no Job is left.
+ * stopped the pod and why, not with the command's SIGTERM status; the command may have run,
+ * so no new Job runs it again (whatever `lost-pod-retries` says); no Job is left.
  */
 import assert from "node:assert/strict";
 import type { Pod } from "../cluster/kube_types.ts";
@@ -47,6 +48,7 @@ Deno.test("a pod evicted through the Eviction API: 96, the eviction named", asyn
         "the step finished \\(EvictionByEvictionAPI\\): ",
     ),
   );
+  assert.doesNotMatch(result.stdout, /a new Job runs the step/);
   assert.deepEqual(await objectNames(namespace.name, "jobs"), []);
   await waitUntilNone(namespace.name, "pods", { timeoutMs: 60_000 });
 });

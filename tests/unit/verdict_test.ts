@@ -1,6 +1,12 @@
 /** What observed Job, pod and event states mean for the step, one scenario per row. */
 import assert from "node:assert/strict";
-import type { CoreV1Event, V1ContainerState, V1Job, V1Pod } from "@kubernetes/client-node";
+import type {
+  CoreV1Event,
+  V1ContainerState,
+  V1ContainerStatus,
+  V1Job,
+  V1Pod,
+} from "@kubernetes/client-node";
 import { EXIT } from "../../src/exit_status.ts";
 import { judge, type Observation, type Verdict } from "../../src/verdict.ts";
 
@@ -156,6 +162,7 @@ function observe(partial: Partial<Observation>): Observation {
     firstSeen: new Map(),
     now: T0,
     submittedAt: T0,
+    stepMayHaveRun: false,
     ...partial,
   };
 }
@@ -755,4 +762,221 @@ Deno.test("a native sidecar stopped with the pod (SIGTERM) does not take over th
   const verdict = judge(observe({ pods: [p] }), limits);
   assert.ok(verdict.done);
   assert.equal(verdict.exitStatus, 0, verdict.summary);
+});
+
+/** A pod whose native sidecar `db` (with a startup probe) is in `sidecar`, the step in `step`. */
+function podWithService(
+  sidecar: Partial<V1ContainerStatus>,
+  step: V1ContainerState = waiting("PodInitializing"),
+): V1Pod {
+  const p = pod("p", { bootstrap: exited(0), step });
+  p.spec!.initContainers!.push({ name: "db", image: "postgres:16", restartPolicy: "Always" });
+  p.status!.initContainerStatuses!.push({
+    name: "db",
+    image: "postgres:16",
+    imageID: "",
+    ready: false,
+    restartCount: 0,
+    ...sidecar,
+  });
+  return p;
+}
+
+/** The kubelet's Event of a failed startup probe of the sidecar `db` of pod `p`. */
+const STARTUP_PROBE_FAILED: CoreV1Event = {
+  metadata: { uid: "unhealthy" },
+  involvedObject: { kind: "Pod", name: "p", uid: "p-uid", fieldPath: "spec.initContainers{db}" },
+  reason: "Unhealthy",
+  message: "Startup probe failed: dial tcp 10.0.0.5:5432: connect: connection refused",
+};
+
+const sidecarRows: [string, Observation, Expect][] = [
+  [
+    "a sidecar still starting (its probe not passed yet) waits",
+    observe({ pods: [podWithService({ state: running, started: false })] }),
+    { wait: true },
+  ],
+  [
+    "a sidecar killed for failing its startup probe: 93, named, with the probe's message",
+    observe({
+      pods: [podWithService({
+        state: running,
+        restartCount: 1,
+        lastState: exited(137, { reason: "Error" }),
+      })],
+      podEvents: [STARTUP_PROBE_FAILED],
+    }),
+    {
+      exitStatus: EXIT.containerConfig.code,
+      summary:
+        /^The sidecar "db" failed its startup probe \(Startup probe failed: dial tcp 10\.0\.0\.5:5432: connect: connection refused\) before the step started; the step's command did not run\.$/,
+      stuck: true,
+    },
+  ],
+  [
+    "a startup probe failing without a kill yet (below failureThreshold) waits",
+    observe({
+      pods: [podWithService({ state: running, started: false })],
+      podEvents: [STARTUP_PROBE_FAILED],
+    }),
+    { wait: true },
+  ],
+  [
+    "a sidecar that exited before the step started: 93, with its exit status",
+    observe({ pods: [podWithService({ state: exited(3, { reason: "Error" }) })] }),
+    {
+      exitStatus: EXIT.containerConfig.code,
+      summary: /^The sidecar "db" exited with status 3 \(Error\) before the step started/,
+      stuck: true,
+    },
+  ],
+  [
+    "a sidecar in CrashLoopBackOff before the step started: 93, with its last exit",
+    observe({
+      pods: [podWithService({
+        state: waiting("CrashLoopBackOff"),
+        restartCount: 2,
+        lastState: exited(1, { reason: "Error" }),
+      })],
+    }),
+    {
+      exitStatus: EXIT.containerConfig.code,
+      summary: /^The sidecar "db" exited with status 1 \(Error\) before the step started/,
+    },
+  ],
+  [
+    "a sidecar that exited while the step ran: the command's status, the sidecar reported",
+    observe({
+      pods: [podWithService({
+        state: running,
+        restartCount: 2,
+        lastState: exited(3, { reason: "Error" }),
+      }, exited(0))],
+    }),
+    {
+      exitStatus: 0,
+      summary:
+        /^The sidecar "db" exited with status 3 \(Error\) while the step ran, and was restarted 2 times\.$/,
+    },
+  ],
+  [
+    "a sidecar stopped with the pod after the step: not reported",
+    observe({ pods: [podWithService({ state: exited(143) }, exited(4))] }),
+    { exitStatus: 4, summary: /^The step's command exited with status 4\.$/ },
+  ],
+];
+
+for (const [name, observation, expected] of sidecarRows) {
+  Deno.test(`verdict: ${name}`, () => {
+    const verdict = judge(observation, limits);
+    if ("wait" in expected) {
+      assert.equal(verdict.done, false, JSON.stringify(verdict));
+      return;
+    }
+    assert.ok(verdict.done, "a final verdict");
+    assert.equal(verdict.exitStatus, expected.exitStatus, verdict.summary);
+    if (expected.summary) assert.match(verdict.summary, expected.summary);
+    if (expected.stuck !== undefined) assert.equal(verdict.stuck, expected.stuck);
+  });
+}
+
+const EVICTION = {
+  type: "DisruptionTarget",
+  reason: "EvictionByEvictionAPI",
+  message: "Eviction API: evicting",
+};
+
+/** Whether the step may run again in a new Job (`lost-pod-retries`), one row per way to be lost. */
+const lostRows: [string, Observation, boolean][] = [
+  [
+    "evicted while checking out",
+    observe({
+      pods: [withConditions(pod("p", { bootstrap: running, step: waiting("PodInitializing") }), [
+        EVICTION,
+      ])],
+    }),
+    true,
+  ],
+  [
+    "evicted while pending, nothing started",
+    observe({ pods: [withConditions(pod("p", {}, { phase: "Failed" }), [EVICTION])] }),
+    true,
+  ],
+  [
+    "deleted from outside while checking out",
+    observe({
+      pods: [pod("p", { bootstrap: running }, { deleting: true })],
+      firstSeen: new Map([["deleted:p", T0 - 5000]]),
+    }),
+    true,
+  ],
+  [
+    "evicted while the command ran",
+    observe({
+      pods: [withConditions(pod("p", { bootstrap: exited(0), step: exited(143) }), [EVICTION])],
+    }),
+    false,
+  ],
+  [
+    "evicted once the step container was running",
+    observe({
+      pods: [withConditions(pod("p", { bootstrap: exited(0), step: running }), [EVICTION])],
+    }),
+    false,
+  ],
+  [
+    "evicted while checking out, but the step printed in an earlier look (a missed state)",
+    observe({
+      pods: [withConditions(pod("p", { bootstrap: running }), [EVICTION])],
+      stepMayHaveRun: true,
+    }),
+    false,
+  ],
+  [
+    "job-backoff-limit spent, every pod lost while checking out",
+    observe({
+      job: job([{ type: "Failed", reason: "BackoffLimitExceeded" }], 1),
+      pods: [
+        withConditions(pod("a", { bootstrap: exited(137) }, { phase: "Failed" }), [EVICTION]),
+        withConditions(pod("b", { bootstrap: running }), [EVICTION]),
+      ],
+    }),
+    true,
+  ],
+  [
+    "job-backoff-limit spent, the command ran in an earlier pod",
+    observe({
+      job: job([{ type: "Failed", reason: "BackoffLimitExceeded" }], 1),
+      pods: [
+        pod("a", { bootstrap: exited(0), step: exited(1) }, { phase: "Failed" }),
+        withConditions(pod("b", { bootstrap: running }), [EVICTION]),
+      ],
+    }),
+    false,
+  ],
+  [
+    "deleted from outside after the command started",
+    observe({
+      pods: [pod("p", { bootstrap: exited(0), step: running }, { deleting: true })],
+      firstSeen: new Map([["deleted:p", T0 - 5000]]),
+    }),
+    false,
+  ],
+];
+
+for (const [name, observation, lostBeforeCommand] of lostRows) {
+  Deno.test(`verdict: lost pod, ${name}: ${lostBeforeCommand ? "may" : "must not"} run again`, () => {
+    const verdict = judge(observation, limits);
+    assert.ok(verdict.done, JSON.stringify(verdict));
+    assert.equal(verdict.exitStatus, EXIT.lost.code, verdict.summary);
+    assert.equal(verdict.lostBeforeCommand, lostBeforeCommand, verdict.summary);
+  });
+}
+
+Deno.test("verdict: a command that ended is never marked lost before it ran", () => {
+  const verdict = judge(
+    observe({ pods: [pod("p", { bootstrap: exited(0), step: exited(1) })] }),
+    limits,
+  );
+  assert.ok(verdict.done && !verdict.lostBeforeCommand);
 });

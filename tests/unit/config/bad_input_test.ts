@@ -414,6 +414,99 @@ const cases: Case[] = [
   },
 ];
 
+const db = { name: "db", image: "postgres:16" };
+const sidecarCases: Case[] = [
+  {
+    name: "sidecars not a list",
+    plugin: { ...image, sidecars: db },
+    message: /option `sidecars` .*: expected a list, got an object/,
+  },
+  {
+    name: "a sidecar without an image",
+    plugin: { ...image, sidecars: [{ name: "db" }] },
+    message: /option `sidecars` .* item \[0\]\[image\] is required: a string/,
+  },
+  {
+    name: "a sidecar named like the plugin's step container",
+    plugin: { ...image, sidecars: [{ ...db, name: "step" }] },
+    message:
+      /option `sidecars` .* item \[0\]\[name\]: "step" is the name of one of the plugin's containers \(bootstrap, step\)/,
+  },
+  {
+    name: "a sidecar name that is not a container name",
+    plugin: { ...image, sidecars: [{ ...db, name: "My_DB" }] },
+    message: /item \[0\]\[name\]: "My_DB" must be a container name/,
+  },
+  {
+    name: "two sidecars of one name",
+    plugin: { ...image, sidecars: [db, { ...db, image: "redis:7" }] },
+    message: /option `sidecars` item \[1\]: the name "db" is taken by another sidecar/,
+  },
+  {
+    name: "a field Kubernetes containers do not have",
+    plugin: { ...image, sidecars: [{ ...db, imagePolicy: "Always" }] },
+    message: /option `sidecars` .* item \[0\]: unknown key `imagePolicy`/,
+  },
+  {
+    name: "a port out of range",
+    plugin: { ...image, sidecars: [{ ...db, ports: [{ containerPort: 70000 }] }] },
+    message: /item \[0\]\[ports\]\[0\]\[containerPort\]: 70000 must be a port number \(1-65535\)/,
+  },
+  {
+    name: "a probe without a handler",
+    plugin: { ...image, sidecars: [{ ...db, startupProbe: { periodSeconds: 1 } }] },
+    message:
+      /item \[0\]\[startupProbe\]: .* must have exactly one of exec, httpGet, tcpSocket or grpc/,
+  },
+  {
+    name: "a probe period of 0",
+    plugin: {
+      ...image,
+      sidecars: [{ ...db, startupProbe: { exec: { command: ["true"] }, periodSeconds: 0 } }],
+    },
+    message: /item \[0\]\[startupProbe\]\[periodSeconds\]: 0 must be 1 or more/,
+  },
+  {
+    name: "a resource that is not a quantity",
+    plugin: { ...image, sidecars: [{ ...db, resources: { limits: { memory: "lots" } } }] },
+    message: /item \[0\]\[resources\]\[limits\]\[memory\]: "lots" must be a Kubernetes quantity/,
+  },
+  {
+    name: "an environment variable with neither value nor valueFrom",
+    plugin: { ...image, sidecars: [{ ...db, env: [{ name: "A" }] }] },
+    message: /item \[0\]\[env\]\[0\]: .* must have either value or valueFrom/,
+  },
+  {
+    name: "a relative mount path",
+    plugin: { ...image, sidecars: [{ ...db, volumeMounts: [{ name: "v", mountPath: "data" }] }] },
+    message: /item \[0\]\[volumeMounts\]\[0\]\[mountPath\]: "data" must be an absolute path/,
+  },
+  {
+    name: "a mount over the checkout that mount-checkout mounts",
+    plugin: {
+      ...image,
+      sidecars: [{
+        ...db,
+        "mount-checkout": true,
+        volumeMounts: [{ name: "v", mountPath: "/buildkite/builds/" }],
+      }],
+    },
+    message:
+      /option `sidecars` item \[0\]: \/buildkite\/builds\/ is mounted twice \(`mount-checkout` mounts the build directory there\)/,
+  },
+  {
+    name: "lost-pod-retries below 0",
+    plugin: { ...image, "lost-pod-retries": -1 },
+    message: /option `lost-pod-retries` .*: -1 must be 0 or more/,
+  },
+  {
+    name: "lost-pod-retries not a whole number",
+    plugin: { ...image, "lost-pod-retries": 1.5 },
+    message: /option `lost-pod-retries` .*: 1.5 must be a whole number/,
+  },
+];
+cases.push(...sidecarCases);
+
 for (const { name, plugin, env, message } of cases) {
   Deno.test(`bad input: ${name}`, () => {
     const environment = plugin === undefined ? { ...JOB_ENV, ...env } : hookEnv(plugin, env);

@@ -70,6 +70,7 @@ function follow() {
         firstSeen,
         now,
         submittedAt: 0,
+        stepMayHaveRun: false,
       }, limits);
     },
   };

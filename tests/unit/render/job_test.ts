@@ -15,6 +15,8 @@ const pod = (job: V1Job): V1PodSpec => job.spec!.template.spec!;
 const step = (job: V1Job): V1Container => pod(job).containers.find((c) => c.name === "step")!;
 const checkout = (job: V1Job) => pod(job).initContainers?.find((c) => c.name === "bootstrap");
 const JOB_ID = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+const sidecar = (job: V1Job, name: string): V1Container =>
+  pod(job).initContainers!.find((c) => c.name === name)!;
 const envOf = (container: V1Container, name: string) => container.env?.find((e) => e.name === name);
 
 type Row = [
@@ -532,6 +534,84 @@ const rows: Row[] = [
       assert.equal(step(job).args, undefined);
     },
     { BUILDKITE_ARTIFACT_PATHS: "out/*" },
+  ],
+  [
+    "sidecars: native sidecars (restartPolicy: Always) after the checkout, before the step",
+    { sidecars: [{ name: "db", image: "postgres:16" }, { name: "cache", image: "redis:7" }] },
+    (job) => {
+      assert.deepEqual(pod(job).initContainers!.map((c) => [c.name, c.restartPolicy]), [
+        ["bootstrap", undefined],
+        ["db", "Always"],
+        ["cache", "Always"],
+      ]);
+      assert.deepEqual(pod(job).containers.map((c) => c.name), ["step"]);
+      assert.equal(sidecar(job, "db").imagePullPolicy, "IfNotPresent");
+      assert.equal(sidecar(job, "db").volumeMounts, undefined);
+    },
+  ],
+  [
+    "sidecars: the Kubernetes fields as given",
+    {
+      sidecars: [{
+        name: "db",
+        image: "postgres:16",
+        imagePullPolicy: "Always",
+        command: "docker-entrypoint.sh",
+        args: ["postgres", "-c", "fsync=off"],
+        workingDir: "/srv",
+        env: [{ name: "POSTGRES_PASSWORD", value: "test" }, {
+          name: "TOKEN",
+          valueFrom: { secretKeyRef: { name: "db-token", key: "token" } },
+        }],
+        ports: [{ containerPort: 5432, name: "pg" }],
+        resources: { requests: { cpu: "250m", memory: 256 }, limits: { memory: "1Gi" } },
+        startupProbe: { tcpSocket: { port: "pg" }, periodSeconds: 1, failureThreshold: 30 },
+        readinessProbe: { exec: { command: ["pg_isready"] } },
+        volumeMounts: [{ name: "secret-0", mountPath: "/certs", readOnly: true }],
+      }],
+      "mount-secret": "certs:/certs",
+    },
+    (job) => {
+      assert.deepEqual(sidecar(job, "db"), {
+        name: "db",
+        image: "postgres:16",
+        imagePullPolicy: "Always",
+        command: ["docker-entrypoint.sh"],
+        args: ["postgres", "-c", "fsync=off"],
+        workingDir: "/srv",
+        env: [{ name: "POSTGRES_PASSWORD", value: "test" }, {
+          name: "TOKEN",
+          valueFrom: { secretKeyRef: { name: "db-token", key: "token" } },
+        }],
+        ports: [{ containerPort: 5432, name: "pg" }],
+        resources: { requests: { cpu: "250m", memory: "256" }, limits: { memory: "1Gi" } },
+        startupProbe: { tcpSocket: { port: "pg" }, periodSeconds: 1, failureThreshold: 30 },
+        readinessProbe: { exec: { command: ["pg_isready"] } },
+        volumeMounts: [{ name: "secret-0", mountPath: "/certs", readOnly: true }],
+        restartPolicy: "Always",
+      });
+    },
+  ],
+  [
+    "sidecars: mount-checkout mounts the build volume where the step has it",
+    { sidecars: [{ name: "lint", image: "alpine:3", "mount-checkout": true }] },
+    (job) => {
+      assert.deepEqual(sidecar(job, "lint").volumeMounts, [{
+        name: "build",
+        mountPath: "/buildkite/builds",
+      }]);
+      assert.ok(step(job).volumeMounts!.some((m) => m.name === "build"));
+    },
+  ],
+  [
+    "sidecars without a checkout container: first of the init containers",
+    { "init-image": "", sidecars: [{ name: "db", image: "postgres:16" }] },
+    (job) => assert.deepEqual(pod(job).initContainers!.map((c) => c.name), ["db"]),
+  ],
+  [
+    "lost-pod-retries changes nothing in the Job",
+    { "lost-pod-retries": 3 },
+    (job) => assert.deepEqual(pod(job).initContainers!.map((c) => c.name), ["bootstrap"]),
   ],
 ];
 

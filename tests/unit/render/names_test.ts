@@ -56,3 +56,13 @@ Deno.test("job names differ per Buildkite job, and are stable for one", () => {
   assert.notEqual(a, b);
   assert.equal(a, jobName(readStep({ ...JOB_ENV, BUILDKITE_JOB_ID: "job-a" })));
 });
+
+Deno.test("the Job replacing a lost pod is named …-retry-<n>, still at most 63 characters", () => {
+  const step = readStep({ ...JOB_ENV, BUILDKITE_PIPELINE_SLUG: "a".repeat(80) });
+  const first = jobName(step);
+  const retry = jobName(step, { attempt: 1 });
+  assert.match(retry, /^a+-[0-9a-f]{10}-retry-1$/);
+  assert.ok(retry.length <= 63, retry);
+  assert.equal(retry.split("-").at(-3), first.split("-").at(-1));
+  assert.equal(jobName(step, { attempt: 0 }), first);
+});
