@@ -210,7 +210,7 @@ export async function run(env: Env): Promise<number> {
       ? await agentPlacement(api, env, access.namespace ?? namespace)
       : undefined;
     const owner = await agentOwner(api, env, namespace, output);
-    const rendered = await renderStep(config, { placement, owner });
+    const rendered = await renderStep(config, { placement, owner, namespace });
     name = rendered.job.metadata!.name!;
     if (config.options["print-resulting-job-spec"]) {
       const shown = await renderStep(config, { placement, owner, redact: true });
