@@ -211,7 +211,7 @@ export async function run(env: Env): Promise<number> {
     placement: Placement | undefined,
     owner: V1OwnerReference | undefined,
   ): Promise<FinalVerdict & { job: V1Job }> => {
-    const rendered = await renderStep(config, { placement, owner, attempt });
+    const rendered = await renderStep(config, { placement, owner, attempt, namespace });
     if (config.options["print-resulting-job-spec"] && attempt === 0) {
       const shown = await renderStep(config, { placement, owner, redact: true });
       await output.group("~~~", "Job spec");

@@ -10,6 +10,7 @@ import { z, ZodObject, ZodOptional } from "zod";
 import { UserError } from "../exit_status.ts";
 import { parseQuantity } from "./quantity.ts";
 import { OPTION_NAMES, type OptionName, type Options, optionsSchema } from "./schema.ts";
+import { type Policy, readPolicy } from "./policy.ts";
 import { loadValueReader, readConfiguration } from "./sources.ts";
 import { readStep, type Step } from "./step.ts";
 
@@ -26,6 +27,8 @@ export interface Configuration {
   origins: Record<string, string>;
   /** Problems that do not stop the step. */
   warnings: string[];
+  /** The operator's policy and the agent's identity, which the final Job must satisfy. */
+  policy?: Policy;
 }
 
 function show(value: unknown): string {
@@ -351,5 +354,5 @@ export function loadConfiguration(env: Record<string, string | undefined>): Conf
       } leaves to the image ${options.image} to have on its PATH`,
     );
   }
-  return { options, step, origins: raw.origins, warnings };
+  return { options, step, origins: raw.origins, warnings, policy: readPolicy(env) };
 }

@@ -8,7 +8,11 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import YAML from "yaml";
+import { z } from "zod";
 import { validateOptions } from "../../src/config/mod.ts";
+import { policySchema, readPolicy } from "../../src/config/policy.ts";
+import { renderStep } from "../../src/render/mod.ts";
+import { configFor } from "./helpers.ts";
 import { decodeFlattened } from "../../src/config/sources.ts";
 import { DEFAULT_INIT_IMAGE } from "../../src/version.ts";
 import {
@@ -404,5 +408,76 @@ Deno.test("chart packages leave the test values out", () => {
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }
+  }
+});
+
+/** The variables the agent's container gets, by name, plain values only. */
+function agentVariables(manifests: Manifest[]): Record<string, string> {
+  return { ...plainEnv(manifests), POD_NAMESPACE: NAMESPACE };
+}
+
+Deno.test("agent policy: values.schema.json's policy is the program's policy schema", () => {
+  const chartSchema = JSON.parse(
+    Deno.readTextFileSync(new URL("../../charts/agent/values.schema.json", import.meta.url)),
+  );
+  const programs = z.toJSONSchema(policySchema, { io: "input", target: "draft-07" });
+  delete programs.$schema;
+  assert.deepEqual(chartSchema.properties.policy, programs);
+});
+
+Deno.test("agent policy: reaches the agent as the variable the program reads, not a plugin default", () => {
+  const manifests = render("agent", { valuesFile: fullValues("agent") });
+  const values = YAML.parse(Deno.readTextFileSync(fullValues("agent")));
+  const policy = readPolicy(agentVariables(manifests), { serviceAccountDir: "/nonexistent" });
+  assert.equal(policy.set, true);
+  assert.deepEqual(policy.rules, values.policy);
+  assert.deepEqual(policy.agent, {
+    namespace: NAMESPACE,
+    serviceAccount: "buildkite-agent",
+    secrets: [],
+  });
+  assert.equal(plainEnv(render("agent")).BUILDKITE_KUBERNETES_PLUGIN_POLICY, undefined);
+});
+
+Deno.test("agent policy: the agent's own Secrets are those the plugin defaults do not hand to steps", () => {
+  const cases: [string[], string | undefined][] = [
+    [[], "release-agent-agent-token"],
+    [["agentToken.shareWithSteps=true"], undefined],
+    [["gitAuth.credentials.enabled=true", "gitAuth.ssh.enabled=true"], "release-agent-agent-token"],
+    [
+      ["gitAuth.ssh.enabled=true", "pluginDefaults.git-ssh-secret-name=team-key"],
+      "release-agent-agent-token,release-agent-git-ssh",
+    ],
+    [
+      ["agentToken.existingSecretName=shared", "pluginDefaults.default-secret-name=shared"],
+      undefined,
+    ],
+  ];
+  for (const [set, expected] of cases) {
+    assert.equal(
+      plainEnv(render("agent", { set })).BUILDKITE_KUBERNETES_PLUGIN_AGENT_SECRETS,
+      expected,
+      set.join(" "),
+    );
+  }
+});
+
+Deno.test("agent policy: a step asking for the chart's ServiceAccount or token Secret is refused", async () => {
+  const env = agentVariables(render("agent"));
+  const refusals: [Record<string, unknown>, RegExp][] = [
+    [
+      { "service-account-name": "release-agent" },
+      /"release-agent", which is refused: the agent's own ServiceAccount/,
+    ],
+    [
+      { "environment-from-secret": "release-agent-agent-token" },
+      /"release-agent-agent-token", which is refused: the agent's own Secret/,
+    ],
+  ];
+  for (const [plugin, expected] of refusals) {
+    await assert.rejects(
+      renderStep(configFor({ namespace: NAMESPACE, ...plugin }, env)),
+      expected,
+    );
   }
 });

@@ -76,7 +76,7 @@ The plugin's agent-wide defaults: the Secrets this chart manages, overridden by
 pluginDefaults. Each option becomes the variable the agent itself would set for it
 (upper case, `-` as `_`): lists as _0, _1, …; objects as one JSON value.
 */}}
-{{- define "agent.pluginDefaultsEnv" -}}
+{{- define "agent.pluginDefaults" -}}
 {{- $defaults := dict }}
 {{- if .Values.agentToken.shareWithSteps }}
 {{- $_ := set $defaults "agent-token-secret-name" (include "agent.agentTokenSecretName" .) }}
@@ -93,7 +93,11 @@ pluginDefaults. Each option becomes the variable the agent itself would set for 
 {{- range $option, $value := .Values.pluginDefaults }}
 {{- $_ := set $defaults $option $value }}
 {{- end }}
-{{- range $option, $value := $defaults }}
+{{- toJson $defaults }}
+{{- end }}
+
+{{- define "agent.pluginDefaultsEnv" -}}
+{{- range $option, $value := include "agent.pluginDefaults" . | fromJson }}
 {{- $variable := printf "BUILDKITE_PLUGIN_KUBERNETES_%s" ($option | upper | replace "-" "_") }}
 {{- if kindIs "slice" $value }}
 {{- range $index, $item := $value }}
@@ -108,4 +112,34 @@ pluginDefaults. Each option becomes the variable the agent itself would set for 
   value: {{ toString $value | quote }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{- /*
+The agent's own Secrets, comma-separated, which the program refuses to every step in the
+agent's namespace: the registration token and the git credentials, less those the plugin
+defaults hand to steps on purpose (agentToken.shareWithSteps, gitAuth, *-secret-name,
+default-secret-name, image-pull-secrets).
+*/}}
+{{- define "agent.ownSecrets" -}}
+{{- $defaults := include "agent.pluginDefaults" . | fromJson }}
+{{- $shared := list }}
+{{- range $option, $value := $defaults }}
+{{- if or (hasSuffix "-secret-name" $option) (eq $option "image-pull-secrets") }}
+{{- $shared = concat $shared (kindIs "slice" $value | ternary $value (list $value)) }}
+{{- end }}
+{{- end }}
+{{- $own := list (include "agent.agentTokenSecretName" .) }}
+{{- if .Values.gitAuth.credentials.enabled }}
+{{- $own = append $own (include "agent.gitCredentialsSecretName" .) }}
+{{- end }}
+{{- if .Values.gitAuth.ssh.enabled }}
+{{- $own = append $own (include "agent.gitSshSecretName" .) }}
+{{- end }}
+{{- $kept := list }}
+{{- range uniq $own }}
+{{- if not (has . $shared) }}
+{{- $kept = append $kept . }}
+{{- end }}
+{{- end }}
+{{- join "," $kept }}
 {{- end }}
