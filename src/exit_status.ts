@@ -68,7 +68,7 @@ export const EXIT = {
   internal: {
     code: 97,
     meaning:
-      "The plugin could not follow the Job (the API refused a watch or stayed unreachable) or failed internally; the Job is deleted.",
+      "The plugin could not follow the Job (the API refused a watch, or stayed unreachable beyond `api-unreachable-timeout`) or failed internally; the Job is deleted (once the API answers).",
   },
 } as const satisfies Record<string, ExitStatusInfo>;
 
