@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { V1Job, V1OwnerReference, V1Pod } from "@kubernetes/client-node";
-import { loadStepConfiguration } from "./config/mod.ts";
+import { type Configuration, loadStepConfiguration } from "./config/mod.ts";
 import { EXIT, UserError } from "./exit_status.ts";
 import { sleep } from "./follow/informer.ts";
 import { type FinalVerdict, followJob } from "./follow/mod.ts";
@@ -178,6 +178,223 @@ async function deleteUnconfirmed(
   return `: ${asked}, and no Job of this step exists now; ${later}`;
 }
 
+/** Where a step runs, and how it is told. */
+interface StepContext {
+  env: Env;
+  config: Configuration;
+  /** The cluster access's own namespace (a pod's), for `use-agent-node-affinity`. */
+  accessNamespace?: string;
+  namespace: string;
+  api: Api;
+  output: Output;
+  /** Aborts on the agent's cancel. */
+  cancel: AbortSignal;
+  debug?: (message: string) => void;
+}
+
+/**
+ * One run of the `command` hook: the attempts at the step (a Job each, a new one only for a
+ * pod lost before its command ran), and the cancel, which finds the Job being run.
+ */
+class StepRun {
+  readonly #context: StepContext;
+  /** The current Job's name, once its creation begins. */
+  #name: string | undefined;
+  /** The current Job's creation; undefined before it, and between attempts. */
+  #submission: Promise<Submission> | undefined;
+
+  /** A run in `context`. */
+  constructor(context: StepContext) {
+    this.#context = context;
+  }
+
+  /** Runs the step to its verdict; returns the hook's exit status. */
+  async steps(): Promise<number> {
+    const { api, config, env, namespace, output } = this.#context;
+    // Only the options that need a minimum version ask for it.
+    if (config.options.sidecars?.length) await requireSidecarSupport(api);
+    const placement = config.options["use-agent-node-affinity"]
+      // In a pod, the cluster access's namespace is the pod's own (its service account's).
+      ? await agentPlacement(api, env, this.#context.accessNamespace ?? namespace)
+      : undefined;
+    const owner = await agentOwner(api, env, namespace, output);
+    for (let attempt = 0;; attempt++) {
+      const verdict = await this.#runJob(attempt, placement, owner);
+      if (await this.#replaceLostJob(verdict, attempt)) continue;
+      await this.#report(verdict);
+      if (verdict.stuck) {
+        // A Job that cannot finish the step would keep its pod waiting or running: remove it now.
+        const problems = await deleteStep(api, namespace, this.#name!, 10_000);
+        await output.note(
+          problems.length
+            ? `could not delete Job ${namespace}/${this.#name}: ${problems.join("; ")}`
+            : `deleted Job ${namespace}/${this.#name}`,
+        );
+      }
+      return verdict.exitStatus;
+    }
+  }
+
+  /** Renders, creates and follows the `attempt`th Job of the step, to its verdict. */
+  async #runJob(
+    attempt: number,
+    placement: Placement | undefined,
+    owner: V1OwnerReference | undefined,
+  ): Promise<FinalVerdict & { job: V1Job }> {
+    const { api, cancel, config, namespace, output } = this.#context;
+    const rendered = await renderStep(config, { placement, owner, attempt, namespace });
+    if (config.options["print-resulting-job-spec"] && attempt === 0) {
+      const shown = await renderStep(config, { placement, owner, redact: true });
+      await output.group("~~~", "Job spec");
+      const { renderedYaml } = await import("./render/yaml.ts");
+      await output.write(renderedYaml(shown));
+    }
+    const jobName = rendered.job.metadata!.name!;
+    await output.group("~~~", `Creating Job ${namespace}/${jobName}`);
+    // A cancel before this point creates nothing; after it, the cancel finds `submission`.
+    if (cancel.aborted) throw cancel.reason;
+    this.#name = jobName;
+    const submittedAt = Date.now();
+    // A cancel stops the retries, not a request in flight: its answer tells the cancel, which
+    // waits for it, whether there is a Job to delete.
+    const creating = submit(api, namespace, rendered, {
+      onRetry: (message) => output.note(message),
+      signal: cancel,
+    });
+    this.#submission = creating.then((job) => ({ job }), (error) => ({ error }));
+    const job = await creating;
+    const verdict = await followJob({
+      api,
+      namespace,
+      job,
+      output,
+      limits: {
+        pendingTimeoutMs: config.options["pending-timeout"] * 1000,
+        imagePullGraceMs: config.options["image-pull-grace"] * 1000,
+        podCreationGraceMs: config.options["pod-creation-grace"] * 1000,
+        stepContainer: STEP_CONTAINER,
+      },
+      unreachableBudgetMs: config.options["api-unreachable-timeout"] * 1000,
+      submittedAt,
+      signal: cancel,
+      debug: this.#context.debug,
+    }).catch(async (error) => {
+      // A step that cannot be followed must not be left running.
+      if (!cancel.aborted) {
+        const problems = await deleteStepWithin(api, namespace, jobName, 10_000);
+        await output.note(
+          problems.length
+            ? `could not delete Job ${namespace}/${jobName}: ${problems.join("; ")}`
+            : `deleted Job ${namespace}/${jobName}`,
+        );
+      }
+      throw error;
+    });
+    return { ...verdict, job };
+  }
+
+  /** Writes the verdict's summary and diagnosis (with the recent Events), and annotates the build. */
+  async #report(verdict: FinalVerdict & { job: V1Job }): Promise<void> {
+    const { api, config, env, namespace, output } = this.#context;
+    if (!verdict.diagnosis) {
+      if (verdict.summary) await output.group("~~~", verdict.summary);
+      return;
+    }
+    const eventsOf = (uid: string | undefined) =>
+      api.request<{ items: [] }>("GET", paths.events(namespace), {
+        query: { fieldSelector: `involvedObject.uid=${uid}` },
+        timeoutMs: 10_000,
+      }).then((list) => list.items).catch(() => []);
+    const podEvents = verdict.pod ? await eventsOf(verdict.pod.metadata!.uid) : [];
+    const jobEvents = await eventsOf(verdict.job.metadata!.uid);
+    const text = diagnosisText(verdict.diagnosis, [...podEvents, ...jobEvents], Date.now());
+    await output.group("+++", verdict.summary);
+    await output.write(`${text}\n`);
+    await annotate(
+      annotationMarkdown(verdict.summary, text),
+      `kubernetes-${config.step.jobId}`,
+      env,
+      output,
+    );
+  }
+
+  /**
+   * A pod lost before the step's command started, with `lost-pod-retries` left: says so,
+   * deletes its Job (and Secret) and returns true, so that a new Job runs the step. A Job
+   * that cannot be deleted is not replaced: two could run the command.
+   */
+  async #replaceLostJob(verdict: FinalVerdict, attempt: number): Promise<boolean> {
+    const { api, config, namespace, output } = this.#context;
+    const retries = config.options["lost-pod-retries"];
+    if (!verdict.lostBeforeCommand || attempt >= retries || !this.#name) return false;
+    await output.group(
+      "~~~",
+      `${verdict.summary.replace(/\.$/, "")}; the step's command had not started, so a new Job ` +
+        `runs the step (lost-pod-retries: ${attempt + 1} of ${retries})`,
+    );
+    const problems = await deleteStepWithin(api, namespace, this.#name, 10_000);
+    if (problems.length === 0) {
+      // Until the new Job is being created, a cancel has nothing to delete.
+      this.#submission = undefined;
+      return true;
+    }
+    await output.note(
+      `could not delete Job ${namespace}/${this.#name}, so it is not replaced: ${
+        problems.join("; ")
+      }`,
+    );
+    return false;
+  }
+
+  /**
+   * The agent's cancel by `signal`: deletes the Job being run (waiting a moment for its
+   * creation's answer; by its label when none comes), says what became of it, and returns
+   * the hook's status, 128 + the signal.
+   */
+  async cancelled(signal: SignalName): Promise<number> {
+    const { output } = this.#context;
+    let message = `Cancelled (${signal})`;
+    if (!this.#submission && this.#name) message += `: no Job created`;
+    if (this.#submission && this.#name) {
+      message += await this.#deleteOnCancel(this.#submission, this.#name);
+    }
+    await output.group("+++", message);
+    return 128 + SIGNALS[signal];
+  }
+
+  async #deleteOnCancel(submission: Promise<Submission>, name: string): Promise<string> {
+    const { api, config, namespace, output } = this.#context;
+    const outcome = await Promise.race([
+      submission,
+      sleep(CANCEL_SUBMIT_WAIT_MS).then(() => undefined),
+    ]);
+    // The request timeout bounds waiting for answers, not connecting or credentials: the
+    // agent's SIGKILL follows within seconds, so the whole deletion is bounded too.
+    const deletion = outcome && "job" in outcome
+      ? deleteStep(api, namespace, name, CANCEL_BUDGET_MS).then((problems) =>
+        problems.length
+          ? `: could not delete Job ${namespace}/${name}: ${problems.join("; ")}`
+          : `: deleted Job ${namespace}/${name}`
+      )
+      : deleteUnconfirmed(api, output, {
+        namespace,
+        name,
+        jobId: config.step.jobId,
+        preExitCleanup: config.options["job-cleanup-after-finished-via-plugin"],
+      }, outcome).catch((error) =>
+        `: could not look for Job ${namespace}/${name}: ${(error as Error).message}`
+      );
+    return await Promise.race([
+      deletion,
+      sleep(CANCEL_BUDGET_MS + 500).then(() =>
+        `: could not delete Job ${namespace}/${name}: no answer within ${
+          (CANCEL_BUDGET_MS + 500) / 1000
+        } s`
+      ),
+    ]);
+  }
+}
+
 /** Runs the step described by a hook's environment; returns the hook's exit status. */
 export async function run(env: Env): Promise<number> {
   const output = new Output();
@@ -202,186 +419,27 @@ export async function run(env: Env): Promise<number> {
     ? (message: string) =>
       console.error(`kubernetes plugin: debug: ${new Date().toISOString()} ${message}`)
     : undefined;
-  let name: string | undefined;
-  let submission: Promise<Submission> | undefined;
-
-  /** Renders, creates and follows the `attempt`th Job of the step, to its verdict. */
-  const runJob = async (
-    attempt: number,
-    placement: Placement | undefined,
-    owner: V1OwnerReference | undefined,
-  ): Promise<FinalVerdict & { job: V1Job }> => {
-    const rendered = await renderStep(config, { placement, owner, attempt, namespace });
-    if (config.options["print-resulting-job-spec"] && attempt === 0) {
-      const shown = await renderStep(config, { placement, owner, redact: true });
-      await output.group("~~~", "Job spec");
-      const { renderedYaml } = await import("./render/yaml.ts");
-      await output.write(renderedYaml(shown));
-    }
-    const jobName = rendered.job.metadata!.name!;
-    await output.group("~~~", `Creating Job ${namespace}/${jobName}`);
-    // A cancel before this point creates nothing; after it, the cancel finds `submission`.
-    if (cancel.signal.aborted) throw cancel.signal.reason;
-    name = jobName;
-    const submittedAt = Date.now();
-    // A cancel stops the retries, not a request in flight: its answer tells the cancel, which
-    // waits for it, whether there is a Job to delete.
-    const creating = submit(api, namespace, rendered, {
-      onRetry: (message) => output.note(message),
-      signal: cancel.signal,
-    });
-    submission = creating.then((job) => ({ job }), (error) => ({ error }));
-    const job = await creating;
-    const verdict = await followJob({
-      api,
-      namespace,
-      job,
-      output,
-      limits: {
-        pendingTimeoutMs: config.options["pending-timeout"] * 1000,
-        imagePullGraceMs: config.options["image-pull-grace"] * 1000,
-        podCreationGraceMs: config.options["pod-creation-grace"] * 1000,
-        stepContainer: STEP_CONTAINER,
-      },
-      unreachableBudgetMs: config.options["api-unreachable-timeout"] * 1000,
-      submittedAt,
-      signal: cancel.signal,
-      debug,
-    }).catch(async (error) => {
-      // A step that cannot be followed must not be left running.
-      if (!cancel.signal.aborted) {
-        const problems = await deleteStepWithin(api, namespace, jobName, 10_000);
-        await output.note(
-          problems.length
-            ? `could not delete Job ${namespace}/${jobName}: ${problems.join("; ")}`
-            : `deleted Job ${namespace}/${jobName}`,
-        );
-      }
-      throw error;
-    });
-    return { ...verdict, job };
-  };
-
-  /** Writes the verdict's summary and diagnosis (with the recent Events), and annotates the build. */
-  const report = async (verdict: FinalVerdict & { job: V1Job }): Promise<void> => {
-    if (verdict.diagnosis) {
-      const podEvents = verdict.pod
-        ? await api.request<{ items: [] }>("GET", paths.events(namespace), {
-          query: { fieldSelector: `involvedObject.uid=${verdict.pod.metadata!.uid}` },
-          timeoutMs: 10_000,
-        }).then((list) => list.items).catch(() => [])
-        : [];
-      const jobEvents = await api.request<{ items: [] }>("GET", paths.events(namespace), {
-        query: { fieldSelector: `involvedObject.uid=${verdict.job.metadata!.uid}` },
-        timeoutMs: 10_000,
-      }).then((list) => list.items).catch(() => []);
-      const text = diagnosisText(verdict.diagnosis, [...podEvents, ...jobEvents], Date.now());
-      await output.group("+++", verdict.summary);
-      await output.write(`${text}\n`);
-      await annotate(
-        annotationMarkdown(verdict.summary, text),
-        `kubernetes-${config.step.jobId}`,
-        env,
-        output,
-      );
-    } else if (verdict.summary) {
-      await output.group("~~~", verdict.summary);
-    }
-  };
-
-  /**
-   * A pod lost before the step's command started, with `lost-pod-retries` left: says so,
-   * deletes its Job (and Secret) and returns true, so that a new Job runs the step. A Job
-   * that cannot be deleted is not replaced: two could run the command.
-   */
-  const replaceLostJob = async (verdict: FinalVerdict, attempt: number): Promise<boolean> => {
-    const retries = config.options["lost-pod-retries"];
-    if (!verdict.lostBeforeCommand || attempt >= retries || !name) return false;
-    await output.group(
-      "~~~",
-      `${verdict.summary.replace(/\.$/, "")}; the step's command had not started, so a new Job ` +
-        `runs the step (lost-pod-retries: ${attempt + 1} of ${retries})`,
-    );
-    const problems = await deleteStepWithin(api, namespace, name, 10_000);
-    if (problems.length === 0) {
-      // Until the new Job is being created, a cancel has nothing to delete.
-      submission = undefined;
-      return true;
-    }
-    await output.note(
-      `could not delete Job ${namespace}/${name}, so it is not replaced: ${problems.join("; ")}`,
-    );
-    return false;
-  };
-
-  const step = async (): Promise<number> => {
-    // Only the options that need a minimum version ask for it.
-    if (config.options.sidecars?.length) await requireSidecarSupport(api);
-    const placement = config.options["use-agent-node-affinity"]
-      // In a pod, the cluster access's namespace is the pod's own (its service account's).
-      ? await agentPlacement(api, env, access.namespace ?? namespace)
-      : undefined;
-    const owner = await agentOwner(api, env, namespace, output);
-    for (let attempt = 0;; attempt++) {
-      const verdict = await runJob(attempt, placement, owner);
-      if (await replaceLostJob(verdict, attempt)) continue;
-      await report(verdict);
-      if (verdict.stuck) {
-        // A Job that cannot finish the step would keep its pod waiting or running: remove it now.
-        const problems = await deleteStep(api, namespace, name!, 10_000);
-        await output.note(
-          problems.length
-            ? `could not delete Job ${namespace}/${name}: ${problems.join("; ")}`
-            : `deleted Job ${namespace}/${name}`,
-        );
-      }
-      return verdict.exitStatus;
-    }
-  };
-
+  const stepRun = new StepRun({
+    env,
+    config,
+    accessNamespace: access.namespace,
+    namespace,
+    api,
+    output,
+    cancel: cancel.signal,
+    debug,
+  });
   const cancelled = new Promise<number>((resolve) => {
-    cancel.signal.addEventListener("abort", async () => {
-      const signal = received ?? "SIGTERM";
-      let message = `Cancelled (${signal})`;
-      if (!submission && name) message += `: no Job created`;
-      if (submission && name) {
-        const outcome = await Promise.race([
-          submission,
-          sleep(CANCEL_SUBMIT_WAIT_MS).then(() => undefined),
-        ]);
-        // The request timeout bounds waiting for answers, not connecting or credentials: the
-        // agent's SIGKILL follows within seconds, so the whole deletion is bounded too.
-        const deletion = outcome && "job" in outcome
-          ? deleteStep(api, namespace, name, CANCEL_BUDGET_MS).then((problems) =>
-            problems.length
-              ? `: could not delete Job ${namespace}/${name}: ${problems.join("; ")}`
-              : `: deleted Job ${namespace}/${name}`
-          )
-          : deleteUnconfirmed(api, output, {
-            namespace,
-            name,
-            jobId: config.step.jobId,
-            preExitCleanup: config.options["job-cleanup-after-finished-via-plugin"],
-          }, outcome).catch((error) =>
-            `: could not look for Job ${namespace}/${name}: ${(error as Error).message}`
-          );
-        message += await Promise.race([
-          deletion,
-          sleep(CANCEL_BUDGET_MS + 500).then(() =>
-            `: could not delete Job ${namespace}/${name}: no answer within ${
-              (CANCEL_BUDGET_MS + 500) / 1000
-            } s`
-          ),
-        ]);
-      }
-      await output.group("+++", message);
-      resolve(128 + SIGNALS[signal]);
-    }, { once: true });
+    cancel.signal.addEventListener(
+      "abort",
+      () => resolve(stepRun.cancelled(received ?? "SIGTERM")),
+      { once: true },
+    );
   });
 
   try {
     return await Promise.race([
-      step().catch((error) => {
+      stepRun.steps().catch((error) => {
         if (cancel.signal.aborted) return cancelled;
         throw error;
       }),
