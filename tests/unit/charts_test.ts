@@ -491,8 +491,7 @@ Deno.test("agent policy: a step asking for the chart's ServiceAccount or token S
 
 /** The admission policy over the steps' Jobs and pods and its binding, by their kind. */
 function admission(manifests: Manifest[], kind: "steps" | "secrets") {
-  const named = (m: Manifest) =>
-    m.metadata.name === `${kind}.${NAMESPACE}.${m.metadata.name.split(".")[2]}`;
+  const named = (m: Manifest) => m.metadata.name.startsWith(`${kind}.${NAMESPACE}.`);
   const policies = manifests.filter((m) => m.kind === "ValidatingAdmissionPolicy" && named(m));
   const bindings = manifests.filter((m) =>
     m.kind === "ValidatingAdmissionPolicyBinding" && named(m)
