@@ -58,12 +58,15 @@ export interface TemplateOptions {
   valuesFile?: string;
   /** `--set` arguments. */
   set?: string[];
+  /** The cluster's Kubernetes version, else `KUBERNETES_VERSION`. */
+  kubeVersion?: string;
 }
 
 /** `helm template` of `charts/<chart>`: the manifests as one YAML stream. */
 export function helmTemplate(chart: string, options: TemplateOptions): string {
   const args = ["template", options.release ?? "release", `charts/${chart}`];
-  args.push("--namespace", options.namespace, "--kube-version", KUBERNETES_VERSION);
+  args.push("--namespace", options.namespace);
+  args.push("--kube-version", options.kubeVersion ?? KUBERNETES_VERSION);
   if (options.valuesFile) args.push("--values", options.valuesFile);
   for (const value of options.set ?? []) args.push("--set", value);
   return helm(args);

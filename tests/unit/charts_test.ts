@@ -11,6 +11,7 @@ import YAML from "yaml";
 import { z } from "zod";
 import { validateOptions } from "../../src/config/mod.ts";
 import { policySchema, readPolicy } from "../../src/config/policy.ts";
+import { matchesPattern } from "../../src/policy/rules.ts";
 import { renderStep } from "../../src/render/mod.ts";
 import { configFor } from "./helpers.ts";
 import { decodeFlattened } from "../../src/config/sources.ts";
@@ -99,7 +100,13 @@ for (const chart of ["agent", "buildscaler"]) {
     Deno.test(`${chart} chart: renders with ${label}, every object named, labelled, namespaced`, () => {
       const manifests = render(chart, { valuesFile });
       assert.ok(manifests.length > 0);
-      const clusterScoped = new Set(["ClusterRole", "ClusterRoleBinding", "APIService"]);
+      const clusterScoped = new Set([
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "APIService",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+      ]);
       for (const m of manifests) {
         assert.ok(m.apiVersion && m.kind && m.metadata?.name, JSON.stringify(m).slice(0, 200));
         assert.equal(m.metadata.labels["app.kubernetes.io/managed-by"], "Helm", m.metadata.name);
@@ -480,4 +487,139 @@ Deno.test("agent policy: a step asking for the chart's ServiceAccount or token S
       expected,
     );
   }
+});
+
+/** The admission policy over the steps' Jobs and pods and its binding, by their kind. */
+function admission(manifests: Manifest[], kind: "steps" | "secrets") {
+  const named = (m: Manifest) => m.metadata.name.startsWith(`${kind}.${NAMESPACE}.`);
+  const policies = manifests.filter((m) => m.kind === "ValidatingAdmissionPolicy" && named(m));
+  const bindings = manifests.filter((m) =>
+    m.kind === "ValidatingAdmissionPolicyBinding" && named(m)
+  );
+  assert.equal(policies.length, 1, `one ${kind} policy`);
+  assert.equal(bindings.length, 1, `one ${kind} binding`);
+  return { policy: policies[0], binding: bindings[0] };
+}
+
+/** The validations' expressions, each with its message's rule (after "which is refused: "). */
+function checks(policy: Manifest): Record<string, string> {
+  return Object.fromEntries(
+    policy.spec.validations.map((v: Manifest) => [
+      v.messageExpression.match(/which is refused: (?:' \+ ")?(.*)["']$/)![1].replaceAll(
+        "\\'",
+        "'",
+      ),
+      v.expression,
+    ]),
+  );
+}
+
+Deno.test("agent admission policy: matches what the agent's ServiceAccount creates or changes, and denies", () => {
+  const manifests = render("agent", { valuesFile: fullValues("agent") });
+  for (const kind of ["steps", "secrets"] as const) {
+    const { policy, binding } = admission(manifests, kind);
+    assert.equal(binding.spec.policyName, policy.metadata.name);
+    assert.deepEqual(binding.spec.validationActions, ["Deny"]);
+    assert.equal(binding.spec.matchResources, undefined, "every namespace");
+    assert.equal(policy.spec.failurePolicy, "Fail");
+    assert.deepEqual(policy.spec.matchConditions, [{
+      name: "by-the-agents-service-account",
+      expression:
+        `request.userInfo.username == "system:serviceaccount:${NAMESPACE}:buildkite-agent"`,
+    }]);
+    const resources = policy.spec.matchConstraints.resourceRules.map((rule: Manifest) => {
+      assert.deepEqual(rule.operations, ["CREATE", "UPDATE"]);
+      return `${rule.apiGroups[0]}/${rule.resources[0]}`;
+    });
+    assert.deepEqual(resources, kind === "steps" ? ["batch/jobs", "/pods"] : ["/secrets"]);
+  }
+});
+
+Deno.test("agent admission policy: each rule of the policy value is a CEL check", () => {
+  const { policy } = admission(render("agent", { valuesFile: fullValues("agent") }), "steps");
+  assert.deepEqual(checks(policy), {
+    "allowedNamespaces: ci, buildkite-steps":
+      `["^ci$","^buildkite-steps$"].exists(p, request.namespace.matches(p))`,
+    "the agent's own ServiceAccount":
+      `request.namespace != "ci" || !("buildkite-agent" in variables.serviceAccounts)`,
+    "allowedServiceAccounts: default, builder":
+      `variables.serviceAccounts.all(n, ["^default$","^builder$"].exists(p, n.matches(p)))`,
+    "allowedSecrets: buildkite-*, *-credentials":
+      `variables.secrets.all(l, l.all(n, n == object.metadata.name || ["^buildkite-.*$","^.*-credentials$"].exists(p, n.matches(p))))`,
+    "allowedHostPaths: /var/cache/ci":
+      `variables.volumes.all(v, !has(v.hostPath) || ["/var/cache/ci"].exists(p, v.hostPath.path == p || v.hostPath.path.startsWith(p + '/')))`,
+    "allowedRegistries: quay.io, registry.example.com, docker.io":
+      `variables.images.all(i, ["^quay\\\\.io$","^registry\\\\.example\\\\.com$","^docker\\\\.io$"].exists(p, (i.contains('/') && (i.split('/')[0].contains('.') || i.split('/')[0].contains(':') || i.split('/')[0] == 'localhost') ? i.split('/')[0] : 'docker.io').matches(p)))`,
+    "allowPrivileged: false":
+      "!variables.containers.exists(c, has(c.securityContext) && has(c.securityContext.privileged) && c.securityContext.privileged)",
+    "allowHostNamespaces: false":
+      "!['hostNetwork', 'hostPID', 'hostIPC'].exists(f, f in variables.spec && variables.spec[f] == true)",
+    "allowedCapabilities: NET_BIND_SERVICE":
+      `variables.containers.all(c, (has(c.securityContext) && has(c.securityContext.capabilities) && has(c.securityContext.capabilities.add) ? c.securityContext.capabilities.add : []).all(k, ((k.startsWith('CAP_') ? k.substring(4) : k) in ["NET_BIND_SERVICE"])))`,
+  });
+  const secrets = admission(render("agent", { valuesFile: fullValues("agent") }), "secrets");
+  assert.deepEqual(Object.keys(checks(secrets.policy)), [
+    "allowedNamespaces: ci, buildkite-steps",
+    "the agent creates only Opaque Secrets",
+  ]);
+});
+
+Deno.test("agent admission policy: without a policy, the agent's ServiceAccount and own Secrets are still refused", () => {
+  const manifests = render("agent");
+  assert.deepEqual(checks(admission(manifests, "steps").policy), {
+    "the agent's own ServiceAccount":
+      `request.namespace != "ci" || !("release-agent" in variables.serviceAccounts)`,
+    "the agent's own Secret":
+      `request.namespace != "ci" || variables.secrets.all(l, l.all(n, !(n in ["release-agent-agent-token"])))`,
+  });
+  assert.deepEqual(Object.keys(checks(admission(manifests, "secrets").policy)), [
+    "the agent creates only Opaque Secrets",
+  ]);
+});
+
+Deno.test("agent admission policy: its regexes match the names the program's patterns match", () => {
+  const patterns = ["ci-*", "*-credentials", "*.example.com", "quay.io", "a*b*c", "localhost:5000"];
+  const names = [
+    "ci-x",
+    "ci-",
+    "xci-x",
+    "git-credentials",
+    "credentials",
+    "registry.example.com",
+    "example.com",
+    "registryxexample.com",
+    "quay.io",
+    "quayxio",
+    "quay.io.evil",
+    "abc",
+    "a-b-c",
+    "ab",
+    "localhost:5000",
+  ];
+  const manifests = render("agent", { set: [`policy.allowedRegistries={${patterns.join(",")}}`] });
+  const expression = checks(admission(manifests, "steps").policy)[
+    `allowedRegistries: ${patterns.join(", ")}`
+  ];
+  const regexes: string[] = JSON.parse(
+    expression.match(/^variables\.images\.all\(i, (\[.*?\])\.exists/)![1],
+  );
+  assert.equal(regexes.length, patterns.length);
+  patterns.forEach((pattern, index) => {
+    for (const name of names) {
+      assert.equal(
+        new RegExp(regexes[index]).test(name),
+        matchesPattern(name, pattern),
+        `${pattern} (${regexes[index]}) against ${name}`,
+      );
+    }
+  });
+});
+
+Deno.test("agent admission policy: none below Kubernetes 1.30, nor with admissionPolicy.enabled=false", () => {
+  const kinds = (manifests: Manifest[]) =>
+    manifests.filter((m) => m.kind.startsWith("ValidatingAdmissionPolicy")).length;
+  assert.equal(kinds(render("agent")), 4);
+  assert.equal(kinds(render("agent", { kubeVersion: "1.30.0" })), 4);
+  assert.equal(kinds(render("agent", { kubeVersion: "1.29.9" })), 0);
+  assert.equal(kinds(render("agent", { set: ["admissionPolicy.enabled=false"] })), 0);
 });
