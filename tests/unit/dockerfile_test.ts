@@ -253,6 +253,26 @@ Deno.test("the final image starts the entrypoint under tini with `start`", () =>
   );
 });
 
+Deno.test("the final image runs as its buildkite-agent user, the one the agent chart runs", () => {
+  const users = stageInstructions(finalStage, "USER").map((i) => i.text);
+  const created = stageInstructions(finalStage, "RUN").map((i) =>
+    i.text.match(/useradd --uid (\d+) --gid (\d+) .*\bbuildkite-agent\b/)
+  ).find(Boolean);
+  assert.ok(created, "the final stage creates the buildkite-agent user");
+  const [, uid, gid] = created;
+  assert.notEqual(uid, "0");
+  // Numeric: Kubernetes cannot check runAsNonRoot against a user name.
+  assert.equal(users.at(-1), `${uid}:${gid}`, "the last USER is buildkite-agent's");
+  assert.ok(
+    finalStage.instructions.findIndex((i) => i.keyword === "USER" && i.text === users.at(-1)) >
+      finalStage.instructions.findLastIndex((i) => i.keyword === "RUN"),
+    "nothing runs as root after it",
+  );
+  const chart = readFileSync(join(REPO, "charts/agent/values.yaml"), "utf8");
+  assert.match(chart, new RegExp(`^  runAsUser: ${uid}$`, "m"));
+  assert.match(chart, new RegExp(`^  runAsGroup: ${gid}$`, "m"));
+});
+
 Deno.test("the entrypoint is executable on disk and in git, as COPY keeps the mode it finds", () => {
   assert.equal(statSync(join(REPO, "docker/entrypoint.sh")).mode & 0o111, 0o111);
   assert.match(git("ls-files", "--stage", "--", "docker/entrypoint.sh"), /^100755 /);
