@@ -17,13 +17,20 @@ for (const chart of ["agent", "buildscaler"]) {
     const label = valuesFile ? "every value set" : "default values";
     Deno.test(`${chart} chart with ${label}: the API server accepts every object (dry run)`, async () => {
       await using namespace = await freshNamespace();
-      // The full agent values run steps in a second namespace, which must exist.
+      // The agent's steps namespace and, with every value set, one more steps namespace:
+      // the Roles and Secret copies in them need the namespaces to exist, so the chart's own
+      // Namespace object is applied (dry run) over an existing one.
       await using steps = await freshNamespace();
+      await using moreSteps = await freshNamespace();
+      const set = chart !== "agent" ? [] : [
+        `stepsNamespace.name=${steps.name}`,
+        ...valuesFile ? [`rbac.namespaces={${moreSteps.name}}`] : [],
+      ];
       const manifests = helmTemplate(chart, {
         namespace: namespace.name,
         release: namespace.name,
         valuesFile,
-        set: chart === "agent" && valuesFile ? [`rbac.namespaces={${steps.name}}`] : [],
+        set,
       });
       const objects = manifests.match(/^kind: /gm)?.length ?? 0;
       const outcome = kubectl(
@@ -43,7 +50,11 @@ Deno.test("agent chart applied: its ServiceAccount may do what the program does,
   await using namespace = await freshNamespace();
   await using elsewhere = await freshNamespace();
   const release = "agent";
-  const manifests = helmTemplate("agent", { namespace: namespace.name, release });
+  const manifests = helmTemplate("agent", {
+    namespace: namespace.name,
+    release,
+    set: ["stepsNamespace.enabled=false"],
+  });
   const applied = kubectl(["apply", "-f", "-"], manifests);
   assert.equal(applied.status, 0, applied.stderr);
 
