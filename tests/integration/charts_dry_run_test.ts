@@ -6,10 +6,38 @@
  */
 import assert from "node:assert/strict";
 import { freshNamespace, testCluster } from "../cluster/testing.ts";
+import YAML from "yaml";
 import { binaryPath, fullValues, helmTemplate, run } from "../helm.ts";
+
+/** What the program does with the API, as `kubectl auth can-i` verbs and resources. */
+const PROGRAM_NEEDS: [string, string][] = [
+  ...["create", "get", "list", "watch", "patch", "delete"].map((v): [string, string] => [
+    v,
+    "jobs.batch",
+  ]),
+  ...["get", "list", "watch"].map((v): [string, string] => [v, "pods"]),
+  ["get", "pods/log"],
+  ["list", "events"],
+  ["watch", "events"],
+  ["create", "secrets"],
+  ["delete", "secrets"],
+];
 
 function kubectl(args: string[], input?: string) {
   return run(binaryPath("kubectl"), ["--kubeconfig", testCluster().kubeconfigPath, ...args], input);
+}
+
+/**
+ * `kubectl auth can-i` as `user`. A subresource (`pods/log`) goes as --subresource: in the
+ * resource argument, `pods/log` would mean the pod named "log".
+ */
+function allowedTo(user: string, verb: string, resource: string, namespace: string): boolean {
+  const [type, subresource] = resource.split("/");
+  const args = ["auth", "can-i", verb, type, "--as", user, "--namespace", namespace];
+  if (subresource) args.push("--subresource", subresource);
+  const outcome = kubectl(args);
+  assert.ok(outcome.stdout.trim() === "yes" || outcome.stdout.trim() === "no", outcome.stderr);
+  return outcome.stdout.trim() === "yes";
 }
 
 for (const chart of ["agent", "buildscaler"]) {
@@ -59,20 +87,9 @@ Deno.test("agent chart applied: its ServiceAccount may do what the program does,
   assert.equal(applied.status, 0, applied.stderr);
 
   const as = `system:serviceaccount:${namespace.name}:${release}`;
-  const canI = (verb: string, resource: string, where = namespace.name) => {
-    const outcome = kubectl(["auth", "can-i", verb, resource, "--as", as, "--namespace", where]);
-    assert.ok(outcome.stdout.trim() === "yes" || outcome.stdout.trim() === "no", outcome.stderr);
-    return outcome.stdout.trim() === "yes";
-  };
-  const allowed: [string, string][] = [
-    ...["create", "get", "list", "watch", "patch", "delete"].map((v) => [v, "jobs.batch"]),
-    ...["get", "list", "watch"].map((v) => [v, "pods"]),
-    ["get", "pods/log"],
-    ["list", "events"],
-    ["watch", "events"],
-    ["create", "secrets"],
-    ["delete", "secrets"],
-  ] as [string, string][];
+  const canI = (verb: string, resource: string, where = namespace.name) =>
+    allowedTo(as, verb, resource, where);
+  const allowed = PROGRAM_NEEDS;
   const denied: [string, string][] = [
     ["update", "jobs.batch"],
     ["deletecollection", "jobs.batch"],
@@ -96,4 +113,36 @@ Deno.test("agent chart applied: its ServiceAccount may do what the program does,
   for (const [verb, resource] of denied) {
     assert.ok(!canI(verb, resource), `may not ${verb} ${resource}`);
   }
+});
+
+Deno.test("agent chart applied with its steps namespace: the program's rules there, only reading pods in its own", async () => {
+  await using namespace = await freshNamespace();
+  await using steps = await freshNamespace();
+  const release = "agent";
+  const manifests = YAML.parseAllDocuments(helmTemplate("agent", {
+    namespace: namespace.name,
+    release,
+    set: [`stepsNamespace.name=${steps.name}`],
+  })).map((document) => document.toJSON()).filter((object) => object?.kind !== "Deployment");
+  const applied = kubectl(
+    ["apply", "-f", "-"],
+    manifests.map((object) => YAML.stringify(object)).join("---\n"),
+  );
+  assert.equal(applied.status, 0, applied.stderr);
+
+  const as = `system:serviceaccount:${namespace.name}:${release}`;
+  const canI = (verb: string, resource: string, where: string) =>
+    allowedTo(as, verb, resource, where);
+  for (const [verb, resource] of PROGRAM_NEEDS) {
+    assert.ok(canI(verb, resource, steps.name), `may ${verb} ${resource} in the steps namespace`);
+    const own = verb === "get" && resource === "pods";
+    assert.equal(canI(verb, resource, namespace.name), own, `${verb} ${resource} in its own`);
+  }
+  for (const [verb, resource] of [["get", "secrets"], ["list", "secrets"], ["list", "pods"]]) {
+    assert.ok(!canI(verb, resource, namespace.name), `may not ${verb} ${resource} in its own`);
+  }
+  const secrets = await testCluster().api.get<{ items: { metadata: { name: string } }[] }>(
+    `/api/v1/namespaces/${steps.name}/secrets`,
+  );
+  assert.deepEqual(secrets.items.map((s) => s.metadata.name), [], "no Secret of the agent's");
 });
