@@ -40,5 +40,14 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/dist/kubernetes-buildkite-plugin /usr/local/bin/kubernetes-buildkite-plugin
 COPY docker/entrypoint.sh /entrypoint.sh
+# The base image runs as root and has no user of its own: buildkite-agent (uid and gid 10000,
+# clear of the distribution's and the host's users) owns /buildkite, where the agent writes.
+RUN groupadd --gid 10000 buildkite-agent \
+    && useradd --uid 10000 --gid 10000 --create-home --home-dir /home/buildkite-agent \
+       --shell /bin/bash buildkite-agent \
+    && chown -R buildkite-agent:buildkite-agent /buildkite
+# The image stays root: it is also every step's checkout image, which reads Secret volumes
+# mounted root-owned 0400 (the SSH key). The agent chart runs the agent as this user, by
+# number (runAsUser/runAsGroup), so that Kubernetes can check runAsNonRoot.
 ENTRYPOINT ["/usr/bin/tini", "-g", "--", "/entrypoint.sh"]
 CMD ["start"]

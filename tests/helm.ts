@@ -62,13 +62,26 @@ export interface TemplateOptions {
   kubeVersion?: string;
 }
 
-/** `helm template` of `charts/<chart>`: the manifests as one YAML stream. */
+/**
+ * The values a chart refuses to render without (its schema requires them), as `--set`
+ * arguments: the agent's registration token, unless an existing Secret is named.
+ */
+export const REQUIRED_VALUES: Record<string, string[]> = {
+  agent: ["agentToken.value=registration-token"],
+  buildscaler: [],
+};
+
+/**
+ * `helm template` of `charts/<chart>`: the manifests as one YAML stream. Without a values
+ * file, the chart's REQUIRED_VALUES come first, so that `set` can override them.
+ */
 export function helmTemplate(chart: string, options: TemplateOptions): string {
   const args = ["template", options.release ?? "release", `charts/${chart}`];
   args.push("--namespace", options.namespace);
   args.push("--kube-version", options.kubeVersion ?? KUBERNETES_VERSION);
   if (options.valuesFile) args.push("--values", options.valuesFile);
-  for (const value of options.set ?? []) args.push("--set", value);
+  const set = options.valuesFile ? [] : REQUIRED_VALUES[chart] ?? [];
+  for (const value of [...set, ...options.set ?? []]) args.push("--set", value);
   return helm(args);
 }
 

@@ -26,7 +26,8 @@ async function installAgentIdentity(
   const manifests = helmTemplate("agent", {
     namespace,
     release: RELEASE,
-    set: omit ? [`rbac.rules.${omit}=null`] : [],
+    // Steps in the agent's own namespace: the layout where the Job is owned by the agent's pod.
+    set: ["stepsNamespace.enabled=false", ...omit ? [`rbac.rules.${omit}=null`] : []],
   });
   const wanted = YAML.parseAllDocuments(manifests).map((document) => document.toJSON())
     .filter((object) => ["ServiceAccount", "Role", "RoleBinding"].includes(object?.kind));

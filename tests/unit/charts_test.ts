@@ -22,11 +22,14 @@ import {
   helm,
   helmTemplate,
   KUBERNETES_VERSION,
+  REQUIRED_VALUES,
   run,
   type TemplateOptions,
 } from "../helm.ts";
 
 const NAMESPACE = "ci";
+/** The default steps namespace of a release in NAMESPACE. */
+const STEPS = "ci-steps";
 
 /** A rendered Kubernetes object, loosely typed: the tests read the fields they check. */
 // deno-lint-ignore no-explicit-any
@@ -94,7 +97,8 @@ for (const chart of ["agent", "buildscaler"]) {
     const label = valuesFile ? "every value set" : "default values";
     Deno.test(`${chart} chart: helm lint --strict passes with ${label}`, () => {
       const args = ["lint", "--strict", `charts/${chart}`, "--kube-version", KUBERNETES_VERSION];
-      helm(valuesFile ? [...args, "--values", valuesFile] : args);
+      const required = REQUIRED_VALUES[chart].flatMap((value) => ["--set", value]);
+      helm(valuesFile ? [...args, "--values", valuesFile] : [...args, ...required]);
     });
 
     Deno.test(`${chart} chart: renders with ${label}, every object named, labelled, namespaced`, () => {
@@ -106,6 +110,7 @@ for (const chart of ["agent", "buildscaler"]) {
         "APIService",
         "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicyBinding",
+        "Namespace",
       ]);
       for (const m of manifests) {
         assert.ok(m.apiVersion && m.kind && m.metadata?.name, JSON.stringify(m).slice(0, 200));
@@ -124,6 +129,7 @@ Deno.test("a value the schema does not know is refused, naming it", () => {
       `charts/${chart}`,
       "--kube-version",
       KUBERNETES_VERSION,
+      ...REQUIRED_VALUES[chart].flatMap((value) => ["--set", value]),
       "--set",
       "agentToken.tokn=x",
     ]);
@@ -132,20 +138,38 @@ Deno.test("a value the schema does not know is refused, naming it", () => {
   }
 });
 
-Deno.test("agent Role: exactly the program's rules, bound to the agent's ServiceAccount", () => {
+/** What the agent itself does in its own namespace when steps run elsewhere. */
+/** Both gitAuth Secrets, created by the chart. */
+const GIT_AUTH = [
+  "gitAuth.credentials.enabled=true",
+  "gitAuth.credentials.value=https://ci:token@git.example.com",
+  "gitAuth.ssh.enabled=true",
+  "gitAuth.ssh.value=key",
+];
+
+const OWN_NAMESPACE_RULES: Rule[] = [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }];
+
+Deno.test("agent Roles: the program's rules in the steps namespace, reading pods in its own, both bound to the agent's ServiceAccount", () => {
   const manifests = render("agent");
-  const role = only(manifests, "Role");
-  assert.deepEqual(sortRules(role.rules), sortRules(Object.values(AGENT_RULES)));
-  const binding = only(manifests, "RoleBinding");
-  assert.deepEqual(binding.roleRef, {
-    apiGroup: "rbac.authorization.k8s.io",
-    kind: "Role",
-    name: role.metadata.name,
-  });
   const serviceAccount = only(manifests, "ServiceAccount");
-  assert.deepEqual(binding.subjects, [
-    { kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: NAMESPACE },
-  ]);
+  const expected: [string, Rule[]][] = [
+    [STEPS, Object.values(AGENT_RULES)],
+    [NAMESPACE, OWN_NAMESPACE_RULES],
+  ];
+  assert.equal(manifests.filter((m) => m.kind === "Role").length, expected.length);
+  for (const [namespace, rules] of expected) {
+    const role = only(manifests, "Role", namespace);
+    assert.deepEqual(sortRules(role.rules), sortRules(rules), namespace);
+    const binding = only(manifests, "RoleBinding", namespace);
+    assert.deepEqual(binding.roleRef, {
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "Role",
+      name: role.metadata.name,
+    });
+    assert.deepEqual(binding.subjects, [
+      { kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: NAMESPACE },
+    ]);
+  }
   assert.equal(
     only(manifests, "Deployment").spec.template.spec.serviceAccountName,
     serviceAccount.metadata.name,
@@ -155,15 +179,35 @@ Deno.test("agent Role: exactly the program's rules, bound to the agent's Service
 
 for (const name of Object.keys(AGENT_RULES)) {
   Deno.test(`agent Role: rbac.rules.${name}=null leaves out that rule and only it`, () => {
-    const role = only(render("agent", { set: [`rbac.rules.${name}=null`] }), "Role");
+    const role = only(render("agent", { set: [`rbac.rules.${name}=null`] }), "Role", STEPS);
     const expected = Object.entries(AGENT_RULES).filter(([n]) => n !== name).map(([, r]) => r);
     assert.deepEqual(sortRules(role.rules), sortRules(expected));
   });
 }
 
-Deno.test("agent Role: repeated in each of rbac.namespaces, bound to the one ServiceAccount", () => {
+Deno.test("agent Role: rbac.agentNamespaceRules.ownPod=null leaves the release namespace no Role", () => {
+  const manifests = render("agent", { set: ["rbac.agentNamespaceRules.ownPod=null"] });
+  assert.deepEqual(manifests.filter((m) => m.kind === "Role").map((m) => m.metadata.namespace), [
+    STEPS,
+  ]);
+});
+
+Deno.test("agent Role: stepsNamespace.enabled=false puts the program's rules in the release namespace", () => {
+  const manifests = render("agent", { set: ["stepsNamespace.enabled=false"] });
+  const role = only(manifests, "Role");
+  assert.equal(role.metadata.namespace, NAMESPACE);
+  assert.deepEqual(sortRules(role.rules), sortRules(Object.values(AGENT_RULES)));
+  assert.ok(!manifests.some((m) => m.kind === "Namespace"), "no steps namespace");
+  assert.equal(pluginDefaults(manifests).BUILDKITE_PLUGIN_KUBERNETES_NAMESPACE, undefined);
+});
+
+Deno.test("agent Role: repeated in the steps namespace and each of rbac.namespaces, bound to the one ServiceAccount", () => {
   const manifests = render("agent", { valuesFile: fullValues("agent") });
-  for (const namespace of [NAMESPACE, "buildkite-steps"]) {
+  assert.deepEqual(
+    sortRules(only(manifests, "Role", NAMESPACE).rules),
+    sortRules(OWN_NAMESPACE_RULES),
+  );
+  for (const namespace of ["buildkite-steps", "buildkite-steps-gpu"]) {
     const role = only(manifests, "Role", namespace);
     assert.deepEqual(sortRules(role.rules), sortRules(Object.values(AGENT_RULES)));
     assert.deepEqual(only(manifests, "RoleBinding", namespace).subjects, [
@@ -190,8 +234,15 @@ Deno.test("agent Deployment: starts the agent with its token, queue and own pod'
   const secret = only(manifests, "Secret");
   assert.equal(tokenRef.name, secret.metadata.name);
   assert.equal(atob(secret.data[tokenRef.key]), "registration-token");
-  assert.deepEqual(pluginDefaults(manifests), {}, "no plugin defaults unless asked for");
-  assert.equal(agent.volumeMounts, undefined, "nothing mounted without gitAuth");
+  assert.deepEqual(
+    pluginDefaults(manifests),
+    { BUILDKITE_PLUGIN_KUBERNETES_NAMESPACE: STEPS },
+    "no plugin defaults but the steps namespace unless asked for",
+  );
+  assert.ok(
+    !agent.volumeMounts.some((m: Manifest) => m.mountPath === "/secrets"),
+    "nothing mounted at /secrets without gitAuth",
+  );
 });
 
 Deno.test("agent Deployment: existing Secrets are referenced, not created", () => {
@@ -201,8 +252,14 @@ Deno.test("agent Deployment: existing Secrets are referenced, not created", () =
     name: "buildkite-secrets",
     key: "agent-token",
   });
-  const created = manifests.filter((m) => m.kind === "Secret").map((m) => m.metadata.name);
-  assert.deepEqual(created, ["buildkite-agents-git-credentials"]);
+  const created = manifests.filter((m) => m.kind === "Secret").map((m) =>
+    `${m.metadata.namespace}/${m.metadata.name}`
+  );
+  assert.deepEqual(created, [
+    "ci/buildkite-agents-git-credentials",
+    "buildkite-steps/buildkite-agents-git-credentials",
+    "buildkite-steps-gpu/buildkite-agents-git-credentials",
+  ]);
   const projected = only(manifests, "Deployment").spec.template.spec.volumes
     .find((v: Manifest) => v.name === "git-auth").projected;
   assert.deepEqual(projected.sources, [
@@ -214,7 +271,7 @@ Deno.test("agent Deployment: existing Secrets are referenced, not created", () =
     },
     { secret: { name: "buildkite-secrets", items: [{ key: "ssh-key", path: "ssh-key" }] } },
   ]);
-  assert.deepEqual(container(manifests).volumeMounts[0], {
+  assert.deepEqual(container(manifests).volumeMounts.find((m: Manifest) => m.name === "git-auth"), {
     name: "git-auth",
     mountPath: "/secrets",
     readOnly: true,
@@ -246,7 +303,7 @@ Deno.test("agent plugin defaults: each option becomes the variable the agent wou
       expected: { BUILDKITE_PLUGIN_KUBERNETES_POD_SPEC_PATCH: '{"priorityClassName":"ci"}' },
     },
     {
-      set: ["gitAuth.credentials.enabled=true", "gitAuth.ssh.enabled=true"],
+      set: [...GIT_AUTH],
       expected: {
         BUILDKITE_PLUGIN_KUBERNETES_GIT_CREDENTIALS_SECRET_NAME: "release-agent-git-credentials",
         BUILDKITE_PLUGIN_KUBERNETES_GIT_CREDENTIALS_SECRET_KEY: "git-credentials",
@@ -255,7 +312,11 @@ Deno.test("agent plugin defaults: each option becomes the variable the agent wou
       },
     },
     {
-      set: ["gitAuth.ssh.enabled=true", "pluginDefaults.git-ssh-secret-name=team-key"],
+      set: [
+        "gitAuth.ssh.enabled=true",
+        "gitAuth.ssh.value=key",
+        "pluginDefaults.git-ssh-secret-name=team-key",
+      ],
       expected: {
         BUILDKITE_PLUGIN_KUBERNETES_GIT_SSH_SECRET_NAME: "team-key",
         BUILDKITE_PLUGIN_KUBERNETES_GIT_SSH_SECRET_KEY: "ssh-key",
@@ -270,16 +331,21 @@ Deno.test("agent plugin defaults: each option becomes the variable the agent wou
     },
   ];
   for (const { set, expected } of cases) {
-    assert.deepEqual(pluginDefaults(render("agent", { set })), expected, set.join(" "));
+    const single = [...set, "stepsNamespace.enabled=false"];
+    assert.deepEqual(pluginDefaults(render("agent", { set: single })), expected, single.join(" "));
   }
+  assert.deepEqual(
+    pluginDefaults(render("agent", { set: ["pluginDefaults.namespace=builds"] })),
+    { BUILDKITE_PLUGIN_KUBERNETES_NAMESPACE: "builds" },
+    "pluginDefaults.namespace overrides the steps namespace",
+  );
 });
 
 Deno.test("agent plugin defaults: the program decodes them into valid options", () => {
   const env = pluginDefaults(render("agent", { valuesFile: fullValues("agent") }));
   const decoded = decodeFlattened(env);
   assert.deepEqual(decoded.values, {
-    "agent-token-secret-name": "buildkite-secrets",
-    "agent-token-secret-key": "agent-token",
+    "namespace": "buildkite-steps",
     "default-secret-name": "buildkite-secrets",
     "git-credentials-secret-key": "git-credentials",
     "git-credentials-secret-name": "buildkite-agents-git-credentials",
@@ -449,10 +515,14 @@ Deno.test("agent policy: reaches the agent as the variable the program reads, no
 Deno.test("agent policy: the agent's own Secrets are those the plugin defaults do not hand to steps", () => {
   const cases: [string[], string | undefined][] = [
     [[], "release-agent-agent-token"],
-    [["agentToken.shareWithSteps=true"], undefined],
-    [["gitAuth.credentials.enabled=true", "gitAuth.ssh.enabled=true"], "release-agent-agent-token"],
+    [["agentToken.shareWithSteps=true", "stepsNamespace.enabled=false"], undefined],
+    [[...GIT_AUTH], "release-agent-agent-token"],
     [
-      ["gitAuth.ssh.enabled=true", "pluginDefaults.git-ssh-secret-name=team-key"],
+      [
+        "gitAuth.ssh.enabled=true",
+        "gitAuth.ssh.value=key",
+        "pluginDefaults.git-ssh-secret-name=team-key",
+      ],
       "release-agent-agent-token,release-agent-git-ssh",
     ],
     [
@@ -622,4 +692,159 @@ Deno.test("agent admission policy: none below Kubernetes 1.30, nor with admissio
   assert.equal(kinds(render("agent", { kubeVersion: "1.30.0" })), 4);
   assert.equal(kinds(render("agent", { kubeVersion: "1.29.9" })), 0);
   assert.equal(kinds(render("agent", { set: ["admissionPolicy.enabled=false"] })), 0);
+});
+
+/** helm template's failure for `set`: its stderr. */
+function refusal(set: string[]): string {
+  const result = run(binaryPath("helm"), [
+    "template",
+    "charts/agent",
+    "--namespace",
+    NAMESPACE,
+    "--kube-version",
+    KUBERNETES_VERSION,
+    ...set.flatMap((value) => ["--set", value]),
+  ]);
+  assert.notEqual(result.status, 0, `helm template ${set.join(" ")} is refused`);
+  return result.stderr;
+}
+
+Deno.test("agent steps namespace: created with Pod Security Admission baseline enforced by default", () => {
+  const namespace = only(render("agent"), "Namespace");
+  assert.equal(namespace.metadata.name, STEPS);
+  assert.equal(namespace.metadata.labels["pod-security.kubernetes.io/enforce"], "baseline");
+  assert.equal(namespace.metadata.labels["pod-security.kubernetes.io/enforce-version"], "latest");
+  assert.ok(
+    !Object.keys(namespace.metadata.labels).some((label) =>
+      /pod-security\.kubernetes\.io\/(audit|warn)/.test(label)
+    ),
+    "audit and warn are left out",
+  );
+});
+
+Deno.test("agent steps namespace: name, levels, version, labels and annotations as given", () => {
+  const manifests = render("agent", { valuesFile: fullValues("agent") });
+  const namespace = only(manifests, "Namespace");
+  assert.equal(namespace.metadata.name, "buildkite-steps");
+  for (const mode of ["enforce", "audit", "warn"]) {
+    assert.equal(namespace.metadata.labels[`pod-security.kubernetes.io/${mode}`], "restricted");
+    assert.equal(namespace.metadata.labels[`pod-security.kubernetes.io/${mode}-version`], "v1.37");
+  }
+  assert.equal(namespace.metadata.labels.team, "ci");
+  assert.deepEqual(namespace.metadata.annotations, { owner: "ci-operators" });
+  assert.equal(pluginDefaults(manifests).BUILDKITE_PLUGIN_KUBERNETES_NAMESPACE, "buildkite-steps");
+});
+
+Deno.test("agent steps namespace: an existing one (create=false) is not rendered but gets the Role", () => {
+  const manifests = render("agent", {
+    set: ["stepsNamespace.create=false", "stepsNamespace.name=builds"],
+  });
+  assert.ok(!manifests.some((m) => m.kind === "Namespace"));
+  assert.deepEqual(
+    sortRules(only(manifests, "Role", "builds").rules),
+    sortRules(Object.values(AGENT_RULES)),
+  );
+  assert.equal(pluginDefaults(manifests).BUILDKITE_PLUGIN_KUBERNETES_NAMESPACE, "builds");
+});
+
+Deno.test("agent steps namespace: holds the steps' copies of the git Secrets, never the agent's token", () => {
+  const manifests = render("agent", { set: GIT_AUTH });
+  const secrets = (namespace: string) =>
+    manifests.filter((m) => m.kind === "Secret" && m.metadata.namespace === namespace)
+      .map((m) => m.metadata.name).sort();
+  assert.deepEqual(secrets(STEPS), ["release-agent-git-credentials", "release-agent-git-ssh"]);
+  assert.deepEqual(secrets(NAMESPACE), [
+    "release-agent-agent-token",
+    "release-agent-git-credentials",
+    "release-agent-git-ssh",
+  ]);
+  for (const name of ["release-agent-git-credentials", "release-agent-git-ssh"]) {
+    const [agents, steps] = [NAMESPACE, STEPS].map((namespace) =>
+      manifests.find((m) =>
+        m.kind === "Secret" && m.metadata.name === name && m.metadata.namespace === namespace
+      )
+    );
+    assert.ok(agents && steps, `${name} in both namespaces`);
+    assert.deepEqual(steps.data, agents.data, `${name} is copied as is`);
+  }
+});
+
+Deno.test("agent steps namespace: a layout that would put the agent's Secrets there is refused, naming the option", () => {
+  assert.match(
+    refusal([...REQUIRED_VALUES.agent, "agentToken.shareWithSteps=true"]),
+    /agentToken\.shareWithSteps=true needs stepsNamespace\.enabled=false: the registration token never goes into the steps namespace/,
+  );
+  assert.match(
+    refusal([...REQUIRED_VALUES.agent, `stepsNamespace.name=${NAMESPACE}`]),
+    /stepsNamespace\.name "ci" is the release namespace, which holds the agent's Secrets/,
+  );
+  assert.match(
+    refusal([...REQUIRED_VALUES.agent, "stepsNamespace.podSecurity.enforce=strict"]),
+    /\/stepsNamespace\/podSecurity\/enforce/,
+  );
+});
+
+Deno.test("agent Secrets: an empty token or git credential is a values error naming it, not an empty Secret", () => {
+  assert.match(refusal([]), /at '\/agentToken\/value': minLength: got 0, want 1/);
+  assert.match(
+    refusal([...REQUIRED_VALUES.agent, "gitAuth.credentials.enabled=true"]),
+    /at '\/gitAuth\/credentials\/value': minLength: got 0, want 1/,
+  );
+  assert.match(
+    refusal([...REQUIRED_VALUES.agent, "gitAuth.ssh.enabled=true"]),
+    /at '\/gitAuth\/ssh\/value': minLength: got 0, want 1/,
+  );
+  // An existing Secret needs no value.
+  render("agent", {
+    valuesFile: undefined,
+    set: ["agentToken.value=", "agentToken.existingSecretName=token"],
+  });
+});
+
+Deno.test("agent Deployment: non-root, read-only root with emptyDirs where it writes, health-checked", () => {
+  const manifests = render("agent");
+  const pod = only(manifests, "Deployment").spec.template.spec;
+  const agent = container(manifests);
+  assert.deepEqual(pod.securityContext, {
+    runAsNonRoot: true,
+    runAsUser: 10000,
+    runAsGroup: 10000,
+    fsGroup: 10000,
+    seccompProfile: { type: "RuntimeDefault" },
+  });
+  assert.deepEqual(agent.securityContext, {
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+  });
+  const emptyDirs = new Set(
+    pod.volumes.filter((v: Manifest) => "emptyDir" in v).map((v: Manifest) => v.name),
+  );
+  const writable = agent.volumeMounts.filter((m: Manifest) => emptyDirs.has(m.name))
+    .map((m: Manifest) => m.mountPath).sort();
+  assert.deepEqual(writable, [
+    "/buildkite/builds",
+    "/buildkite/plugins",
+    "/home/buildkite-agent",
+    "/tmp",
+  ]);
+  const env = plainEnv(manifests);
+  assert.equal(env.HOME, "/home/buildkite-agent");
+  assert.equal(env.BUILDKITE_AGENT_HEALTH_CHECK_ADDR, ":3901");
+  assert.deepEqual(agent.ports, [{ name: "health", containerPort: 3901 }]);
+  assert.deepEqual(agent.livenessProbe.httpGet, { path: "/", port: "health" });
+  assert.equal(pod.automountServiceAccountToken, true, "the agent talks to the API server");
+  assert.equal(
+    only(manifests, "ServiceAccount").automountServiceAccountToken,
+    false,
+    "no other pod gets the agent's token by running as its ServiceAccount",
+  );
+});
+
+Deno.test("agent Deployment: healthCheck.port moves the health check and its probe together", () => {
+  const manifests = render("agent", { valuesFile: fullValues("agent") });
+  const agent = container(manifests);
+  assert.equal(plainEnv(manifests).BUILDKITE_AGENT_HEALTH_CHECK_ADDR, ":8090");
+  assert.deepEqual(agent.ports, [{ name: "health", containerPort: 8090 }]);
+  assert.deepEqual(agent.livenessProbe.httpGet, { path: "/status", port: "health" });
 });

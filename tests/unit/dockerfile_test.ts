@@ -253,6 +253,21 @@ Deno.test("the final image starts the entrypoint under tini with `start`", () =>
   );
 });
 
+Deno.test("the final image has the buildkite-agent user the agent chart runs as, and stays root for checkouts", () => {
+  const created = stageInstructions(finalStage, "RUN").map((i) =>
+    i.text.match(/useradd --uid (\d+) --gid (\d+) .*\bbuildkite-agent\b/)
+  ).find(Boolean);
+  assert.ok(created, "the final stage creates the buildkite-agent user");
+  const [, uid, gid] = created;
+  assert.notEqual(uid, "0");
+  // The checkout container runs this image and reads Secret volumes mounted root-owned 0400.
+  assert.deepEqual(stageInstructions(finalStage, "USER").map((i) => i.text).at(-1), "root");
+  const chart = readFileSync(join(REPO, "charts/agent/values.yaml"), "utf8");
+  assert.match(chart, new RegExp(`^  runAsUser: ${uid}$`, "m"));
+  assert.match(chart, new RegExp(`^  runAsGroup: ${gid}$`, "m"));
+  assert.match(chart, /^  runAsNonRoot: true$/m);
+});
+
 Deno.test("the entrypoint is executable on disk and in git, as COPY keeps the mode it finds", () => {
   assert.equal(statSync(join(REPO, "docker/entrypoint.sh")).mode & 0o111, 0o111);
   assert.match(git("ls-files", "--stage", "--", "docker/entrypoint.sh"), /^100755 /);

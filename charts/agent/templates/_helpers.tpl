@@ -37,6 +37,31 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
+{{/* The namespace steps' Jobs run in by default: stepsNamespace's, or the release's. */}}
+{{- define "agent.stepsNamespace" -}}
+{{- if .Values.stepsNamespace.enabled }}
+{{- default (printf "%s-steps" .Release.Namespace | trunc 63 | trimSuffix "-") .Values.stepsNamespace.name }}
+{{- else }}
+{{- .Release.Namespace }}
+{{- end }}
+{{- end }}
+
+{{/* Every namespace steps may run in, the default first, comma-separated: each gets the program's Role. */}}
+{{- define "agent.stepNamespaces" -}}
+{{- if and .Values.stepsNamespace.enabled (eq (include "agent.stepsNamespace" .) .Release.Namespace) }}
+{{- fail (printf "stepsNamespace.name %q is the release namespace, which holds the agent's Secrets: name another namespace, or set stepsNamespace.enabled=false" .Release.Namespace) }}
+{{- end }}
+{{- if and .Values.stepsNamespace.enabled .Values.agentToken.shareWithSteps }}
+{{- fail "agentToken.shareWithSteps=true needs stepsNamespace.enabled=false: the registration token never goes into the steps namespace" }}
+{{- end }}
+{{- prepend .Values.rbac.namespaces (include "agent.stepsNamespace" .) | uniq | join "," }}
+{{- end }}
+
+{{/* The agent's writable directories, volume name to path: emptyDirs over the read-only image. */}}
+{{- define "agent.writablePaths" -}}
+{{- dict "tmp" "/tmp" "builds" "/buildkite/builds" "plugins" "/buildkite/plugins" "home" "/home/buildkite-agent" | toJson }}
+{{- end }}
+
 {{- define "agent.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
@@ -78,6 +103,9 @@ pluginDefaults. Each option becomes the variable the agent itself would set for 
 */}}
 {{- define "agent.pluginDefaults" -}}
 {{- $defaults := dict }}
+{{- if .Values.stepsNamespace.enabled }}
+{{- $_ := set $defaults "namespace" (include "agent.stepsNamespace" .) }}
+{{- end }}
 {{- if .Values.agentToken.shareWithSteps }}
 {{- $_ := set $defaults "agent-token-secret-name" (include "agent.agentTokenSecretName" .) }}
 {{- $_ := set $defaults "agent-token-secret-key" (include "agent.agentTokenSecretKey" .) }}
