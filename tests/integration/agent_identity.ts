@@ -47,17 +47,26 @@ export async function installAgentIdentity(
   namespace: string,
   options: { set?: string[] } = {},
 ): Promise<AgentIdentity> {
-  const manifests = helmTemplate("agent", { namespace, release: RELEASE, set: options.set });
+  // The agent and its steps in one namespace: the identity, not the chart's layout, is tested.
+  const manifests = helmTemplate("agent", {
+    namespace,
+    release: RELEASE,
+    set: ["stepsNamespace.enabled=false", ...options.set ?? []],
+  });
   const wanted = YAML.parseAllDocuments(manifests).map((document) => document.toJSON())
     .filter((object) => KINDS.includes(object?.kind));
+  const clusterObjects = wanted.filter((object) => !object.metadata.namespace)
+    .map((object) => `${object.kind}/${object.metadata.name}`);
   const applied = kubectl(
     cluster,
     ["apply", "--server-side", "--field-manager", "kbk-test", "-f", "-"],
     wanted.map((object) => YAML.stringify(object)).join("---\n"),
   );
+  if (applied.status !== 0 && clusterObjects.length) {
+    // What was applied before the failure is cluster-wide: it must not outlive the test.
+    kubectl(cluster, ["delete", "--ignore-not-found", ...clusterObjects]);
+  }
   assert.equal(applied.status, 0, applied.stderr);
-  const clusterObjects = wanted.filter((object) => !object.metadata.namespace)
-    .map((object) => `${object.kind}/${object.metadata.name}`);
   const serviceAccount = wanted.find((object) => object.kind === "ServiceAccount").metadata.name;
   const request = await cluster.api.post<{ status: { token: string } }>(
     `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`,
