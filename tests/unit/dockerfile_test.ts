@@ -265,7 +265,7 @@ Deno.test("the final image has the buildkite-agent user the agent chart runs as,
   const chart = readFileSync(join(REPO, "charts/agent/values.yaml"), "utf8");
   assert.match(chart, new RegExp(`^  runAsUser: ${uid}$`, "m"));
   assert.match(chart, new RegExp(`^  runAsGroup: ${gid}$`, "m"));
-  assert.match(chart, /^  runAsNonRoot: true$/m);
+  assert.match(chart, /^ {2}runAsNonRoot: true$/m);
 });
 
 Deno.test("the entrypoint is executable on disk and in git, as COPY keeps the mode it finds", () => {
