@@ -46,8 +46,9 @@ RUN groupadd --gid 10000 buildkite-agent \
     && useradd --uid 10000 --gid 10000 --create-home --home-dir /home/buildkite-agent \
        --shell /bin/bash buildkite-agent \
     && chown -R buildkite-agent:buildkite-agent /buildkite
-# The image stays root: it is also every step's checkout image, which reads Secret volumes
-# mounted root-owned 0400 (the SSH key). The agent chart runs the agent as this user, by
-# number (runAsUser/runAsGroup), so that Kubernetes can check runAsNonRoot.
+# Numeric, so that Kubernetes can tell a pod with runAsNonRoot that the user is not root. As a
+# step's checkout image it runs as the step's user, root unless told otherwise: the plugin
+# says so in the checkout container's securityContext (its Secret volumes are root-owned 0400).
+USER 10000:10000
 ENTRYPOINT ["/usr/bin/tini", "-g", "--", "/entrypoint.sh"]
 CMD ["start"]

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { V1Container, V1Job, V1PodSecurityContext } from "@kubernetes/client-node";
+import type { V1Container, V1Job, V1PodSecurityContext, V1PodSpec } from "@kubernetes/client-node";
 import type { Options } from "../config/mod.ts";
 
 /**
@@ -38,7 +38,9 @@ export function checkoutAsStepUser(job: V1Job, names: { checkout: string; step: 
     pod.securityContext?.runAsUser;
   const group = checkout.securityContext?.runAsGroup ?? step.securityContext?.runAsGroup ??
     pod.securityContext?.runAsGroup;
-  if (user === undefined && group === undefined) return job;
+  if (user === undefined && group === undefined) {
+    return nonRoot(pod, step, checkout) ? job : withCheckout(job, checkout, asRoot(checkout));
+  }
   const runAs: V1Container = {
     ...checkout,
     securityContext: {
@@ -50,6 +52,33 @@ export function checkoutAsStepUser(job: V1Job, names: { checkout: string; step: 
       ? checkout.env
       : [...(checkout.env ?? []), { name: "HOME", value: NON_ROOT_HOME }],
   };
+  return withCheckout(job, checkout, runAs);
+}
+
+/** Whether the pod asks for a non-root user without naming one (the images' own then). */
+function nonRoot(
+  pod: V1PodSpec,
+  step: V1Container,
+  checkout: V1Container,
+): boolean {
+  return [pod.securityContext, step.securityContext, checkout.securityContext]
+    .some((context) => context?.runAsNonRoot === true);
+}
+
+/**
+ * The checkout as root, as the step container runs unless told otherwise: the checkout
+ * image's own user (the agent image runs as `buildkite-agent`) would leave files the step
+ * cannot own, and cannot read the Secret volumes, which are mounted root-owned 0400.
+ */
+function asRoot(checkout: V1Container): V1Container {
+  return {
+    ...checkout,
+    securityContext: { ...checkout.securityContext, runAsUser: 0, runAsGroup: 0 },
+  };
+}
+
+function withCheckout(job: V1Job, checkout: V1Container, replacement: V1Container): V1Job {
+  const pod = job.spec!.template.spec!;
   return {
     ...job,
     spec: {
@@ -59,7 +88,7 @@ export function checkoutAsStepUser(job: V1Job, names: { checkout: string; step: 
         spec: {
           ...pod,
           initContainers: pod.initContainers!.map((container) =>
-            container === checkout ? runAs : container
+            container === checkout ? replacement : container
           ),
         },
       },

@@ -35,6 +35,9 @@ export const BUSYBOX_IMAGES = [
 /** The project's image, under the name the plugin's default `init-image` has. */
 export const AGENT_IMAGES = [DEFAULT_INIT_IMAGE];
 
+/** The directories the agent image has under `/`, as the official buildkite/agent image. */
+const AGENT_DIRECTORIES = ["buildkite/builds", "buildkite/hooks", "buildkite/plugins"];
+
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** One built layer: an uncompressed tar, so its digest is also its diff id. */
@@ -50,6 +53,8 @@ export interface ImageConfig {
   cmd?: string[];
   env?: string[];
   workingDir?: string;
+  /** The user it runs as, `uid:gid`. */
+  user?: string;
 }
 
 /** A built image, ready to push under any name. */
@@ -96,6 +101,8 @@ export async function buildNodeImages(dir: string, binaries: Binaries): Promise<
           "BUILDKITE_HOOKS_PATH=/buildkite/hooks",
           "BUILDKITE_PLUGINS_PATH=/buildkite/plugins",
         ],
+        // As the Dockerfile's final stage: its buildkite-agent user.
+        user: "10000:10000",
       },
     },
     pause: { layer: pause, config: { entrypoint: ["/pause"] } },
@@ -139,6 +146,7 @@ export async function pushImage(registry: string, name: string, image: BuiltImag
       Entrypoint: image.config.entrypoint,
       Cmd: image.config.cmd,
       WorkingDir: image.config.workingDir ?? "/",
+      User: image.config.user,
     },
     rootfs: { type: "layers", diff_ids: [image.layer.digest] },
   }));
@@ -296,8 +304,18 @@ async function agentRootFs(root: string, binaries: Binaries): Promise<void> {
   await Deno.copyFile(binaries.buildkiteAgent, `${root}/usr/local/bin/buildkite-agent`);
   await Deno.copyFile(`${REPOSITORY_ROOT}/docker/entrypoint.sh`, `${root}/entrypoint.sh`);
   await Deno.chmod(`${root}/entrypoint.sh`, 0o755);
-  for (const dir of ["buildkite/builds", "buildkite/hooks", "buildkite/plugins"]) {
-    await Deno.mkdir(`${root}/${dir}`, { recursive: true });
+  for (const dir of AGENT_DIRECTORIES) await Deno.mkdir(`${root}/${dir}`, { recursive: true });
+  // The Dockerfile's buildkite-agent user, the image's user. The real image gives it its home
+  // and /buildkite; the layer here is packed with every file root's, so they are writable by all.
+  await Deno.writeTextFile(
+    `${root}/etc/passwd`,
+    "buildkite-agent:x:10000:10000::/home/buildkite-agent:/bin/sh\n",
+    { append: true },
+  );
+  await Deno.writeTextFile(`${root}/etc/group`, "buildkite-agent:x:10000:\n", { append: true });
+  await Deno.mkdir(`${root}/home/buildkite-agent`, { recursive: true });
+  for (const dir of ["home/buildkite-agent", "buildkite", ...AGENT_DIRECTORIES]) {
+    await Deno.chmod(`${root}/${dir}`, 0o777);
   }
   await copyLibraries(root, elves);
 }

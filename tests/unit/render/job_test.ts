@@ -471,11 +471,11 @@ const rows: Row[] = [
     assert.equal(envOf(step(job), "HOME"), undefined);
   }],
   [
-    "fs-group alone: the pod's fsGroup, the checkout's user left alone",
+    "fs-group alone: the pod's fsGroup, the checkout as root like the step",
     { "fs-group": 1000 },
     (job) => {
       assert.deepEqual(pod(job).securityContext, { fsGroup: 1000 });
-      assert.equal(checkout(job)!.securityContext, undefined);
+      assert.deepEqual(checkout(job)!.securityContext, { runAsUser: 0, runAsGroup: 0 });
       assert.equal(envOf(checkout(job)!, "HOME"), undefined);
     },
   ],
@@ -483,8 +483,18 @@ const rows: Row[] = [
     assert.deepEqual(checkout(job)!.securityContext, { runAsUser: 0 });
     assert.equal(envOf(checkout(job)!, "HOME"), undefined);
   }],
-  ["no user options: no securityContext anywhere", {}, (job) => {
-    assert.equal(pod(job).securityContext, undefined);
+  [
+    "no user options: the checkout runs as root like the step, whatever its image's user",
+    {},
+    (job) => {
+      assert.equal(pod(job).securityContext, undefined);
+      assert.equal(step(job).securityContext, undefined);
+      assert.deepEqual(checkout(job)!.securityContext, { runAsUser: 0, runAsGroup: 0 });
+    },
+  ],
+  ["runAsNonRoot without a user: the checkout's user is its image's", {
+    "pod-spec-patch": { securityContext: { runAsNonRoot: true } },
+  }, (job) => {
     assert.equal(checkout(job)!.securityContext, undefined);
   }],
   ["pod-spec-patch's step container user: the checkout runs as it too", {
