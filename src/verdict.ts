@@ -130,6 +130,9 @@ const JOB_FAILURE_GRACE_MS = 5000;
 /** The `firstSeen` key of the moment the Job was first seen failed. */
 export const JOB_FAILED_KEY = "job:failed";
 
+/** The `firstSeen` key of the moment the Job was first seen succeeded. */
+export const JOB_SUCCEEDED_KEY = "job:succeeded";
+
 function condition(job: V1Job | undefined, type: string) {
   return job?.status?.conditions?.find((c) => c.type === type && c.status === "True");
 }
@@ -613,7 +616,15 @@ function finishedJob(observation: Observation, limits: Limits): Verdict | undefi
   const { job, now } = observation;
   const pod = observation.pods.at(-1);
   const outcome = jobOutcome(job);
-  if (outcome === "succeeded") return { done: true, exitStatus: 0, summary: "", pod, stuck: false };
+  if (outcome === "succeeded") {
+    // The step container's end travels on the pods' watch, which may be reconnecting: wait a
+    // moment for it, so that its log is read (a Job known complete first would skip it).
+    const since = observation.firstSeen.get(JOB_SUCCEEDED_KEY) ?? now;
+    if (now - since < JOB_FAILURE_GRACE_MS) {
+      return { done: false, recheckAt: since + JOB_FAILURE_GRACE_MS };
+    }
+    return { done: true, exitStatus: 0, summary: "", pod, stuck: false };
+  }
   if (outcome !== "failed") return undefined;
   const failed = condition(job, "Failed") ?? condition(job, "FailureTarget");
   if (failed?.reason === "DeadlineExceeded") {

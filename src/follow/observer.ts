@@ -9,6 +9,7 @@
 import type { CoreV1Event, V1Job, V1Pod } from "@kubernetes/client-node";
 import {
   JOB_FAILED_KEY,
+  JOB_SUCCEEDED_KEY,
   jobOutcome,
   judge,
   type Limits,
@@ -75,6 +76,7 @@ export class Observer {
     if (type === "DELETED") this.#jobDeleted = true;
     else this.#job = object;
     this.#firstSee(JOB_FAILED_KEY, jobOutcome(this.#job) === "failed");
+    this.#firstSee(JOB_SUCCEEDED_KEY, jobOutcome(this.#job) === "succeeded");
   }
 
   /** A change to one of the Job's pods; true when the pod is new. */

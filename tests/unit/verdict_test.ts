@@ -226,8 +226,19 @@ const rows: [string, Observation, Expect][] = [
   ],
   [
     "SuccessCriteriaMet counts as success",
-    observe({ job: job([{ type: "SuccessCriteriaMet" }]) }),
+    observe({
+      job: job([{ type: "SuccessCriteriaMet" }]),
+      firstSeen: new Map([["job:succeeded", T0 - 5000]]),
+    }),
     { exitStatus: 0 },
+  ],
+  [
+    "a Job seen complete before its pod's watch shows the step's end waits a moment for it",
+    observe({
+      job: job([{ type: "Complete" }]),
+      firstSeen: new Map([["job:succeeded", T0 - 1000]]),
+    }),
+    { wait: true, recheckAt: T0 + 4000 },
   ],
   [
     "invalid image name fails at once",
