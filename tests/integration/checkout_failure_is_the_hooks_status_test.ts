@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { freshNamespace, testCluster, waitForPod } from "../cluster/testing.ts";
-import { stepJobName } from "./fixtures.ts";
+import { checkoutOf, stepJobName } from "./fixtures.ts";
 import { runStep } from "./step_runner.ts";
 
 Deno.test("the checkout fails: the hook exits with bootstrap's status, the command never runs", async () => {
@@ -16,11 +16,7 @@ Deno.test("the checkout fails: the hook exits with bootstrap's status, the comma
     plugin: { image: "alpine:3" },
     command: "echo the command ran",
     env: {
-      BUILDKITE_REPO: missing,
-      BUILDKITE_COMMIT: "HEAD",
-      BUILDKITE_BRANCH: "main",
-      BUILDKITE_PIPELINE_PROVIDER: "git",
-      BUILDKITE_COMMIT_RESOLVED: "true",
+      ...checkoutOf(missing),
       // One attempt: the agent's default retries with back-off for half a minute.
       BUILDKITE_CHECKOUT_ATTEMPTS: "1",
     },

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { freshNamespace, testCluster } from "../cluster/testing.ts";
-import { HOST_NETWORK, servedRepository } from "./fixtures.ts";
+import { checkoutOf, HOST_NETWORK, servedRepository } from "./fixtures.ts";
 import { runStep } from "./step_runner.ts";
 
 /** A fresh ed25519 private key, as `ssh-keygen` writes it. */
@@ -38,11 +38,7 @@ Deno.test("a checkout with an SSH key Secret loads the key (root-owned 0400) and
     },
     command: "cat README.md",
     env: {
-      BUILDKITE_REPO: repo.url,
-      BUILDKITE_COMMIT: "HEAD",
-      BUILDKITE_BRANCH: "main",
-      BUILDKITE_PIPELINE_PROVIDER: "git",
-      BUILDKITE_COMMIT_RESOLVED: "true",
+      ...checkoutOf(repo.url),
     },
   });
   assert.equal(result.status, 0, result.stdout + result.stderr);

@@ -55,6 +55,17 @@ export async function servedRepository(files: Record<string, string>): Promise<G
   };
 }
 
+/** The job variables of a step that checks out `url`'s main branch, as the agent sets them. */
+export function checkoutOf(url: string): Record<string, string> {
+  return {
+    BUILDKITE_REPO: url,
+    BUILDKITE_COMMIT: "HEAD",
+    BUILDKITE_BRANCH: "main",
+    BUILDKITE_PIPELINE_PROVIDER: "git",
+    BUILDKITE_COMMIT_RESOLVED: "true",
+  };
+}
+
 /**
  * The `pod-spec-patch` that puts a step's pod in the host's network, where it reaches
  * services on 127.0.0.1 (a git server, the agent API stand-in, the API server).

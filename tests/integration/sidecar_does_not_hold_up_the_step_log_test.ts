@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { freshNamespace } from "../cluster/testing.ts";
 import type { Pod } from "../cluster/kube_types.ts";
 import {
+  checkoutOf,
   firstSeenAt,
   HOST_NETWORK,
   hostDirectory,
@@ -66,11 +67,7 @@ Deno.test("a native sidecar that keeps running holds up neither the step's log n
       "if [ -e /shared/answer ]; then echo 'answered while running'; else echo 'no answer'; fi",
     ].join("\n"),
     env: {
-      BUILDKITE_REPO: repo.url,
-      BUILDKITE_COMMIT: "HEAD",
-      BUILDKITE_BRANCH: "main",
-      BUILDKITE_PIPELINE_PROVIDER: "git",
-      BUILDKITE_COMMIT_RESOLVED: "true",
+      ...checkoutOf(repo.url),
     },
     onOutput: (stdout) => {
       if (answered || !stdout.includes("the step runs\n")) return;

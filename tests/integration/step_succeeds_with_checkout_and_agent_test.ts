@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { freshNamespace, testCluster } from "../cluster/testing.ts";
-import { HOST_NETWORK, servedRepository } from "./fixtures.ts";
+import { checkoutOf, HOST_NETWORK, servedRepository } from "./fixtures.ts";
 import { runStep } from "./step_runner.ts";
 
 const TOKEN = "job-token-1234";
@@ -25,11 +25,7 @@ Deno.test("a step succeeds: checkout, command with the agent and its token, exit
       'printf %s "$BUILDKITE_AGENT_ACCESS_TOKEN" | sha256sum',
     ].join("\n"),
     env: {
-      BUILDKITE_REPO: repo.url,
-      BUILDKITE_COMMIT: "HEAD",
-      BUILDKITE_BRANCH: "main",
-      BUILDKITE_PIPELINE_PROVIDER: "git",
-      BUILDKITE_COMMIT_RESOLVED: "true",
+      ...checkoutOf(repo.url),
       BUILDKITE_AGENT_ACCESS_TOKEN: TOKEN,
     },
   });

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { freshNamespace } from "../cluster/testing.ts";
-import { HOST_NETWORK, servedRepository } from "./fixtures.ts";
+import { checkoutOf, HOST_NETWORK, servedRepository } from "./fixtures.ts";
 import { runStep } from "./step_runner.ts";
 
 Deno.test("a step with workdir runs in its checkout: the cloned files are there", async () => {
@@ -26,11 +26,7 @@ Deno.test("a step with workdir runs in its checkout: the cloned files are there"
       'cat "$BUILDKITE_BUILD_CHECKOUT_PATH/output.txt"',
     ].join("\n"),
     env: {
-      BUILDKITE_REPO: repo.url,
-      BUILDKITE_COMMIT: "HEAD",
-      BUILDKITE_BRANCH: "main",
-      BUILDKITE_PIPELINE_PROVIDER: "git",
-      BUILDKITE_COMMIT_RESOLVED: "true",
+      ...checkoutOf(repo.url),
     },
   });
   assert.equal(result.status, 0, result.stdout + result.stderr);

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { freshNamespace } from "../cluster/testing.ts";
-import { HOST_NETWORK, servedRepository } from "./fixtures.ts";
+import { checkoutOf, HOST_NETWORK, servedRepository } from "./fixtures.ts";
 import { runStep } from "./step_runner.ts";
 
 async function writeIntoTheCheckout(plugin: Record<string, unknown>) {
@@ -24,11 +24,7 @@ async function writeIntoTheCheckout(plugin: Record<string, unknown>) {
       "stat -c '%u %n' . package.json node_modules/app .git",
     ].join("\n"),
     env: {
-      BUILDKITE_REPO: repo.url,
-      BUILDKITE_COMMIT: "HEAD",
-      BUILDKITE_BRANCH: "main",
-      BUILDKITE_PIPELINE_PROVIDER: "git",
-      BUILDKITE_COMMIT_RESOLVED: "true",
+      ...checkoutOf(repo.url),
     },
   });
   assert.equal(result.status, 0, result.stdout + result.stderr);
