@@ -53,7 +53,10 @@ Deno.test("a daemon outlives its starter, joins its cgroup, and stops with its w
 
 Deno.test("processesWith finds a live process by a marker in its command line, and not after it", async () => {
   const marker = `kbk-marker-${crypto.randomUUID()}`;
-  const child = new Deno.Command("sh", { args: ["-c", `sleep 30; : ${marker}`] }).spawn();
+  // `read` is a shell builtin: the shell waits on its stdin without forking, so no child of it
+  // (which carries the marker until it execs) can outlive the kill below.
+  const child = new Deno.Command("sh", { args: ["-c", `read line; : ${marker}`], stdin: "piped" })
+    .spawn();
   try {
     assert.deepEqual(processesWith(marker), [child.pid]);
   } finally {
