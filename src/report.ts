@@ -5,10 +5,6 @@
  *
  * @module
  */
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import process from "node:process";
 import type { CoreV1Event } from "@kubernetes/client-node";
 import type { DiagnosisRow } from "./verdict.ts";
 
@@ -104,11 +100,22 @@ export function annotationMarkdown(summary: string, diagnosis: string): string {
 
 function agentBinary(env: Record<string, string | undefined>): string | undefined {
   const candidates = [
-    env.BUILDKITE_BIN_PATH && join(env.BUILDKITE_BIN_PATH, "buildkite-agent"),
-    ...(env.PATH ?? "").split(":").filter(Boolean).map((dir) => join(dir, "buildkite-agent")),
+    env.BUILDKITE_BIN_PATH && `${env.BUILDKITE_BIN_PATH}/buildkite-agent`,
+    ...(env.PATH ?? "").split(":").filter(Boolean).map((dir) => `${dir}/buildkite-agent`),
   ];
-  return candidates.find((path): path is string => Boolean(path) && existsSync(path!));
+  return candidates.find((path): path is string => Boolean(path) && isFile(path!));
 }
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** How long `buildkite-agent annotate` may take. */
+const ANNOTATE_TIMEOUT_MS = 5000;
 
 /**
  * Adds a build annotation with `buildkite-agent annotate`, when the agent and its job token
@@ -122,25 +129,33 @@ export async function annotate(
 ): Promise<void> {
   const binary = agentBinary(env);
   if (!binary || !env.BUILDKITE_AGENT_ACCESS_TOKEN) return;
-  const result = await new Promise<string | undefined>((resolve) => {
-    const child = spawn(binary, ["annotate", "--style", "error", "--context", context], {
-      env: process.env,
-      stdio: ["pipe", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr!.on("data", (chunk) => stderr += chunk);
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      resolve(error.message);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve(code === 0 ? undefined : `exit ${code}: ${stderr.trim().split("\n").at(-1) ?? ""}`);
-    });
-    // An agent that exits without reading its input must not take the step down with it.
-    child.stdin!.on("error", () => {});
-    child.stdin!.end(markdown);
-  });
+  const result = await runAnnotate(binary, markdown, context);
   if (result) await output.note(`could not add the build annotation (${result})`);
+}
+
+/** Runs `buildkite-agent annotate` with `markdown` on its input; returns what went wrong. */
+async function runAnnotate(
+  binary: string,
+  markdown: string,
+  context: string,
+): Promise<string | undefined> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(binary, {
+      args: ["annotate", "--style", "error", "--context", context],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  const timer = setTimeout(() => child.kill("SIGKILL"), ANNOTATE_TIMEOUT_MS);
+  // An agent that exits without reading its input must not take the step down with it.
+  const writer = child.stdin.getWriter();
+  await writer.write(encoder.encode(markdown)).then(() => writer.close()).catch(() => {});
+  const { code, stderr } = await child.output();
+  clearTimeout(timer);
+  if (code === 0) return undefined;
+  return `exit ${code}: ${new TextDecoder().decode(stderr).trim().split("\n").at(-1) ?? ""}`;
 }

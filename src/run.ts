@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import type { V1Job, V1OwnerReference, V1Pod } from "@kubernetes/client-node";
 import { type Configuration, loadStepConfiguration } from "./config/mod.ts";
 import { EXIT, UserError } from "./exit_status.ts";
@@ -44,7 +43,7 @@ async function agentPlacement(api: Api, env: Env, namespace: string): Promise<Pl
   let name = env.POD_NAME || env.HOSTNAME;
   if (!name) {
     try {
-      name = readFileSync("/etc/hostname", "utf8").trim();
+      name = Deno.readTextFileSync("/etc/hostname").trim();
     } catch {
       name = undefined;
     }

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import { UserError } from "../exit_status.ts";
 
 /** A job environment as read from the agent's files. */
@@ -141,7 +140,7 @@ export function parseEnvJson(text: string, source: string): JobEnvironment {
 
 function readText(path: string, variable: string): string {
   try {
-    return readFileSync(path, "utf8");
+    return Deno.readTextFileSync(path);
   } catch (error) {
     throw new UserError(`${variable}=${path} cannot be read: ${(error as Error).message}`);
   }
@@ -161,7 +160,7 @@ export function readJobEnvironment(
     // The shell file alone carries the names of agent variables to propagate.
     if (shell) {
       try {
-        fromJson.propagate = parseEnvFile(readFileSync(shell, "utf8"), shell).propagate;
+        fromJson.propagate = parseEnvFile(Deno.readTextFileSync(shell), shell).propagate;
       } catch {
         // The JSON file is authoritative for values; a broken twin only loses the names.
       }

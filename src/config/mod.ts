@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { posix } from "node:path";
 import { z, ZodObject, ZodOptional } from "zod";
 import { UserError } from "../exit_status.ts";
+import { normalizePath } from "../text.ts";
 import { parseQuantity } from "./quantity.ts";
 import { OPTION_NAMES, type OptionName, type Options, optionsSchema } from "./schema.ts";
 import { type Policy, readPolicy } from "./policy.ts";
@@ -259,7 +259,7 @@ function sidecarProblems(options: Options, step: Step): string[] {
     names.add(sidecar.name);
     const paths = new Set(sidecar["mount-checkout"] ? [mountPathKey(step.buildPath)] : []);
     for (const { mountPath } of sidecar.volumeMounts ?? []) {
-      const path = mountPathKey(posix.normalize(mountPath));
+      const path = mountPathKey(normalizePath(mountPath));
       if (paths.has(path)) {
         problems.push(
           `${where}: ${mountPath} is mounted twice${
@@ -282,7 +282,7 @@ export function mountPathKey(path: string): string {
 
 /** Whether the absolute `path` is `directory` or inside it. */
 export function pathWithin(path: string, directory: string): boolean {
-  const [inner, outer] = [path, directory].map((each) => mountPathKey(posix.normalize(each)));
+  const [inner, outer] = [path, directory].map((each) => mountPathKey(normalizePath(each)));
   return outer === "/" || inner === outer || inner.startsWith(`${outer}/`);
 }
 

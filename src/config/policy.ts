@@ -7,8 +7,6 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../exit_status.ts";
 import { readJobEnvironment } from "./env_file.ts";
@@ -101,7 +99,7 @@ export interface Policy {
 function tokenSubject(dir: string): { namespace: string; name: string } | undefined {
   let token: string;
   try {
-    token = readFileSync(join(dir, "token"), "utf8").trim();
+    token = Deno.readTextFileSync(`${dir}/token`).trim();
   } catch {
     return undefined;
   }

@@ -3,13 +3,14 @@
  * in its errors and credentials renewed for each request (a rotated token, an expired exec
  * credential). Which cluster and who we are come from `kubeconfig.ts`.
  *
+ * Requests go through Deno's own `fetch`, which costs a hook process far less memory than
+ * Node's `https` module; the two TLS settings `fetch` cannot express (a certificate not
+ * verified, a server name other than the URL's host) are left to `node_transport.ts`,
+ * loaded only for them.
+ *
  * @module
  */
-import { Buffer } from "node:buffer";
-import * as http from "node:http";
-import * as https from "node:https";
-import type { Readable } from "node:stream";
-import type { ClusterAccess } from "./kubeconfig.ts";
+import type { ClusterAccess, Credentials } from "./kubeconfig.ts";
 
 /** A failed API request: the HTTP status and the server's own `Status` message. */
 export class ApiError extends Error {
@@ -36,12 +37,7 @@ export class ApiError extends Error {
 const ANSWER_MS = 30_000;
 
 /** A streaming response: status, and the body to read until it ends. */
-export interface StreamResponse {
-  /** HTTP status. */
-  status: number;
-  /** The response body. */
-  body: Readable;
-}
+export type StreamResponse = Answer;
 
 /** A request to the API server. */
 export interface RequestOptions {
@@ -76,6 +72,170 @@ function statusMessage(status: number, text: string): { reason: string; message:
   return { reason: "", message: text.trim() || `HTTP ${status}` };
 }
 
+/** What a transport is asked to send: one request, its credentials, and how to end it. */
+export interface Exchange {
+  /** The HTTP method. */
+  method: string;
+  /** The whole URL, query included. */
+  url: URL;
+  /** The request's headers, credentials' included. */
+  headers: Record<string, string>;
+  /** A JSON body, already serialised. */
+  body?: string;
+  /** The request's credentials (a client certificate, when the user has one). */
+  credentials: Credentials;
+  /** Ends the request and its response's body. */
+  signal: AbortSignal;
+  /** A watch or log stream (its own connection), rather than a short request (pooled). */
+  stream: boolean;
+}
+
+/** A response whose body the caller reads, and destroys when done with it. */
+export interface Answer {
+  /** HTTP status. */
+  status: number;
+  /** The response body. */
+  body: ResponseBody;
+}
+
+/** A response body: its chunks as they arrive; `destroy` ends it early. */
+export interface ResponseBody extends AsyncIterable<Uint8Array> {
+  /** Stops reading and closes the stream; a read in progress ends, or fails. */
+  destroy(): void;
+}
+
+/** Carries requests to one API server. */
+export interface Transport {
+  /** Sends `exchange`; resolves once the answer's headers arrived. */
+  send(exchange: Exchange): Promise<Answer>;
+  /** Closes idle connections. */
+  close(): void;
+}
+
+/** A `fetch` body as a {@link ResponseBody}. */
+function fetchBody(response: Response): ResponseBody {
+  const reader = response.body?.getReader();
+  return {
+    async *[Symbol.asyncIterator]() {
+      if (!reader) return;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        yield value;
+      }
+    },
+    destroy() {
+      reader?.cancel().catch(() => {});
+    },
+  };
+}
+
+/** The two HTTP clients of one identity: pooled for short requests, unpooled for streams. */
+interface ClientPair {
+  requests: Deno.HttpClient;
+  streams: Deno.HttpClient;
+}
+
+/**
+ * Requests through `fetch`, HTTP/1.1, with the cluster's CA certificates and the user's
+ * client certificate. Deno adds `caCerts` to its own roots rather than replacing them; a
+ * kubeconfig's CA is trusted as kubectl trusts it, and public CAs as well.
+ */
+export class FetchTransport implements Transport {
+  readonly #ca: string[];
+  /** A pair per client certificate: exec credentials may hand out a new one. */
+  readonly #clients = new Map<string, ClientPair>();
+
+  /** For the cluster `access` describes. */
+  constructor(access: Pick<ClusterAccess, "ca">) {
+    this.#ca = access.ca ? [access.ca] : [];
+  }
+
+  #clientsFor(credentials: Credentials): ClientPair {
+    const identity = `${credentials.cert ?? ""}\0${credentials.key ?? ""}`;
+    let pair = this.#clients.get(identity);
+    if (!pair) {
+      const tls = credentials.cert && credentials.key
+        ? { cert: credentials.cert, key: credentials.key }
+        : {};
+      const common = { caCerts: this.#ca, http2: false, ...tls };
+      pair = {
+        requests: Deno.createHttpClient({ ...common, poolMaxIdlePerHost: 16 }),
+        // Watches and log streams live long, so reuse saves nothing, and a stream never
+        // waits on a pooled connection gone bad.
+        streams: Deno.createHttpClient({ ...common, poolMaxIdlePerHost: 0 }),
+      };
+      this.#clients.set(identity, pair);
+    }
+    return pair;
+  }
+
+  /** Sends `exchange` with `fetch`. */
+  async send(exchange: Exchange): Promise<Answer> {
+    const clients = this.#clientsFor(exchange.credentials);
+    const response = await fetch(exchange.url, {
+      method: exchange.method,
+      headers: exchange.headers,
+      body: exchange.body,
+      signal: exchange.signal,
+      client: exchange.stream ? clients.streams : clients.requests,
+    });
+    return { status: response.status, body: fetchBody(response) };
+  }
+
+  /** Closes every client's connections. */
+  close(): void {
+    for (const pair of this.#clients.values()) {
+      pair.requests.close();
+      pair.streams.close();
+    }
+    this.#clients.clear();
+  }
+}
+
+/** The transport `access` needs: `fetch`, unless a TLS setting only Node's `https` has. */
+async function transportFor(access: ClusterAccess): Promise<Transport> {
+  if (access.verify && access.serverName === undefined) return new FetchTransport(access);
+  const { NodeTransport } = await import("./node_transport.ts");
+  return new NodeTransport(access);
+}
+
+/**
+ * Why a request got no answer. `fetch` says only "fetch failed" and keeps the reason (a
+ * refused connection, an untrusted certificate) in its cause, after the URL, which the
+ * caller's message already names.
+ */
+function failureMessage(error: unknown): string {
+  const cause = (error as Error).cause;
+  if (cause instanceof Error) {
+    return cause.message.replace(/^error sending request for url \([^)]*\): /, "");
+  }
+  return (error as Error).message;
+}
+
+/** A body read to its end, as text. */
+async function readText(body: ResponseBody): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    length += chunk.length;
+  }
+  const whole = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return new TextDecoder().decode(whole);
+}
+
+/** A request in flight, with the timer that bounds the whole of it. */
+interface Sent extends Answer {
+  /** Stops the request's overall timer (`timeoutMs`), once its body has been read. */
+  settle(): void;
+}
+
 /** The Kubernetes API of one cluster: JSON requests and streams, counted. */
 export class Api {
   /** The API server's URL. */
@@ -83,25 +243,19 @@ export class Api {
   /** How many requests this process made, for measurements. */
   requests = 0;
   readonly #access: ClusterAccess;
-  /** Connections kept for the short requests, which come in bursts. */
-  readonly #agent: http.Agent;
-  /**
-   * Connections of their own for watches and log streams: they live long, so reuse saves
-   * nothing, and a stream never waits on a pooled connection gone bad.
-   */
-  readonly #streamAgent: http.Agent;
+  #transport: Promise<Transport> | undefined;
 
-  /** Talks to the cluster `access` describes. */
-  constructor(access: ClusterAccess) {
+  /** Talks to the cluster `access` describes; `transport` replaces the one it needs. */
+  constructor(access: ClusterAccess, transport?: Transport) {
     this.server = access.server;
     this.#access = access;
-    const secure = this.server.startsWith("https:");
-    this.#agent = secure
-      ? new https.Agent({ keepAlive: true, maxSockets: 16 })
-      : new http.Agent({ keepAlive: true, maxSockets: 16 });
-    this.#streamAgent = secure
-      ? new https.Agent({ keepAlive: false })
-      : new http.Agent({ keepAlive: false });
+    this.#transport = transport && Promise.resolve(transport);
+  }
+
+  /** What a request that failed without an answer throws: the caller's abort, or an ApiError. */
+  #failure(what: string, error: unknown, signal: AbortSignal | undefined): unknown {
+    if (signal?.aborted) return signal.reason ?? error;
+    return new ApiError(0, "", `${what}: ${failureMessage(error)}`);
   }
 
   async #send(
@@ -109,103 +263,95 @@ export class Api {
     path: string,
     options: RequestOptions,
     stream = false,
-  ): Promise<http.IncomingMessage> {
+  ): Promise<Sent> {
     const url = new URL(this.server + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
     const credentials = await this.#access.credentials();
-    const requestOptions: https.RequestOptions = {
-      ca: this.#access.ca,
-      cert: credentials.cert,
-      key: credentials.key,
-      rejectUnauthorized: this.#access.verify,
-      servername: this.#access.serverName,
-    };
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: Record<string, string> = {
       ...credentials.headers,
       Accept: options.accept ?? "application/json",
     };
-    if (body !== undefined) {
-      headers["Content-Type"] = options.contentType ?? "application/json";
-      // Without an explicit length, a DELETE goes out with no body (and so no propagationPolicy).
-      headers["Content-Length"] = String(Buffer.byteLength(body));
-    }
+    if (body !== undefined) headers["Content-Type"] = options.contentType ?? "application/json";
+    // Every request must be answered (headers at least) in time, watches included: a request
+    // that never gets its answer would otherwise wait as long as the server lets a watch live.
+    const deadline = new AbortController();
+    const giveUp = (ms: number) => () => deadline.abort(new Error(`no answer within ${ms} ms`));
+    const unanswered = options.answerWhenever
+      ? undefined
+      : setTimeout(giveUp(ANSWER_MS), ANSWER_MS);
+    const overall = options.timeoutMs
+      ? setTimeout(giveUp(options.timeoutMs), options.timeoutMs)
+      : undefined;
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, deadline.signal])
+      : deadline.signal;
+    this.#transport ??= transportFor(this.#access);
     this.requests++;
-    return await new Promise((resolve, reject) => {
-      const transport = url.protocol === "https:" ? https : http;
-      // Every request must be answered (headers at least) in time, watches included: a
-      // request that never gets its answer would otherwise wait as long as the server lets a
-      // watch live.
-      const unanswered = options.answerWhenever ? undefined : setTimeout(() => {
-        request.destroy(new Error(`no answer within ${ANSWER_MS} ms`));
-      }, ANSWER_MS);
-      const request = transport.request(url, {
-        ...requestOptions,
-        agent: stream ? this.#streamAgent : this.#agent,
+    try {
+      const transport = await this.#transport;
+      const answer = await transport.send({
         method,
+        url,
         headers,
-        signal: options.signal,
-      }, (response) => {
-        clearTimeout(unanswered);
-        resolve(response);
+        body,
+        credentials,
+        signal,
+        stream,
       });
-      if (options.timeoutMs) {
-        request.setTimeout(options.timeoutMs, () => {
-          request.destroy(new Error(`no answer within ${options.timeoutMs} ms`));
-        });
-      }
-      request.on("error", (error) => {
-        clearTimeout(unanswered);
-        if (options.signal?.aborted) reject(options.signal.reason ?? error);
-        else reject(new ApiError(0, "", `${method} ${url.pathname}: ${error.message}`));
-      });
-      request.end(body);
-    });
+      return { ...answer, settle: () => clearTimeout(overall) };
+    } catch (error) {
+      clearTimeout(overall);
+      throw this.#failure(`${method} ${url.pathname}`, error, options.signal);
+    } finally {
+      clearTimeout(unanswered);
+    }
   }
 
   /** A JSON request; throws ApiError with the server's message on a non-2xx answer. */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const response = await this.#send(method, path, options);
-    const chunks: Uint8Array[] = [];
+    const answer = await this.#send(method, path, options);
+    let text: string;
     try {
-      for await (const chunk of response) chunks.push(chunk as Uint8Array);
+      text = await readText(answer.body);
     } catch (error) {
-      throw new ApiError(0, "", `${method} ${path}: ${(error as Error).message}`);
+      throw this.#failure(`${method} ${path}`, error, options.signal);
+    } finally {
+      answer.settle();
     }
-    const text = Buffer.concat(chunks).toString("utf8");
-    const status = response.statusCode ?? 0;
-    if (status < 200 || status >= 300) {
-      const { reason, message } = statusMessage(status, text);
-      throw new ApiError(status, reason, message);
+    if (answer.status < 200 || answer.status >= 300) {
+      const { reason, message } = statusMessage(answer.status, text);
+      throw new ApiError(answer.status, reason, message);
     }
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
   /**
    * A streaming GET (watch, follow logs). Throws ApiError with the server's message on a
-   * non-2xx answer; the caller reads `body` until it ends and destroys it when done.
+   * non-2xx answer; the caller reads `body` until it ends and destroys it when done. An abort
+   * of `signal` ends the body too.
    */
   async stream(path: string, options: RequestOptions = {}): Promise<StreamResponse> {
-    const response = await this.#send("GET", path, options, true);
-    const status = response.statusCode ?? 0;
-    if (status < 200 || status >= 300) {
-      const chunks: Uint8Array[] = [];
-      for await (const chunk of response) chunks.push(chunk as Uint8Array);
-      const { reason, message } = statusMessage(status, Buffer.concat(chunks).toString("utf8"));
-      throw new ApiError(status, reason, message);
+    const answer = await this.#send("GET", path, options, true);
+    if (answer.status < 200 || answer.status >= 300) {
+      const text = await readText(answer.body).catch((error) => (error as Error).message);
+      answer.settle();
+      const { reason, message } = statusMessage(answer.status, text);
+      throw new ApiError(answer.status, reason, message);
     }
-    // Whether an abort reaches a response already streaming is up to the HTTP stack; make
-    // sure it does, or a watch would live on until the server ends it.
-    const signal = options.signal;
-    if (signal) {
-      const destroy = () => response.destroy();
-      if (signal.aborted) destroy();
-      signal.addEventListener("abort", destroy, { once: true });
-      response.once("close", () => signal.removeEventListener("abort", destroy));
-    }
-    return { status, body: response };
+    const { body } = answer;
+    return {
+      status: answer.status,
+      body: {
+        [Symbol.asyncIterator]: () => body[Symbol.asyncIterator](),
+        destroy() {
+          answer.settle();
+          body.destroy();
+        },
+      },
+    };
   }
 
   /**
@@ -236,7 +382,7 @@ export class Api {
       }
     } catch (error) {
       if (options.signal?.aborted) return;
-      throw new ApiError(0, "", `watch ${path}: ${(error as Error).message}`);
+      if (!idle) throw new ApiError(0, "", `watch ${path}: ${(error as Error).message}`);
     } finally {
       clearTimeout(timer);
       body.destroy();
@@ -246,8 +392,7 @@ export class Api {
 
   /** Closes idle connections so the process can exit. */
   close(): void {
-    this.#agent.destroy();
-    this.#streamAgent.destroy();
+    this.#transport?.then((transport) => transport.close(), () => {});
   }
 }
 

@@ -9,12 +9,8 @@
  *
  * @module
  */
-import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { dirname, isAbsolute, join } from "node:path";
-import { Buffer } from "node:buffer";
 import { UserError } from "../exit_status.ts";
+import { directoryOf, fromBase64, normalizePath, toBase64 } from "../text.ts";
 
 /** The pod's service account files, when the program runs in a pod. */
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -27,9 +23,9 @@ export interface Credentials {
   /** Headers such as `Authorization`. */
   headers: Record<string, string>;
   /** A client certificate (PEM), when the user has one. */
-  cert?: string | Buffer;
+  cert?: string;
   /** Its key (PEM). */
-  key?: string | Buffer;
+  key?: string;
 }
 
 /** How to reach one cluster as one user. */
@@ -41,7 +37,7 @@ export interface ClusterAccess {
   /** The namespace the configuration names (the context's, or the pod's own), if any. */
   namespace?: string;
   /** CA certificates (PEM) to trust instead of the system's. */
-  ca?: string | Buffer;
+  ca?: string;
   /** Whether to verify the server's certificate. */
   verify: boolean;
   /** The name to expect in the server's certificate, when not the URL's host. */
@@ -61,7 +57,7 @@ interface KubeconfigFile {
 
 function readText(path: string, what: string): string {
   try {
-    return readFileSync(path, "utf8");
+    return Deno.readTextFileSync(path);
   } catch (error) {
     throw new UserError(`cannot read ${what} ${path}: ${(error as Error).message}`);
   }
@@ -92,7 +88,7 @@ function parseKubeconfig(path: string): KubeconfigFile {
 
 /** A file path of a kubeconfig entry, relative to the kubeconfig's own directory. */
 function relativeTo(file: KubeconfigFile, path: string): string {
-  return isAbsolute(path) ? path : join(dirname(file.path), path);
+  return path.startsWith("/") ? path : normalizePath(`${directoryOf(file.path)}/${path}`);
 }
 
 /** PEM from `<key>-data` (base64) or `<key>` (a file). */
@@ -100,11 +96,11 @@ function pem(
   entry: Record<string, unknown>,
   key: string,
   file: KubeconfigFile,
-): string | Buffer | undefined {
+): string | undefined {
   const data = entry[`${key}-data`];
-  if (typeof data === "string" && data !== "") return Buffer.from(data, "base64");
+  if (typeof data === "string" && data !== "") return fromBase64(data);
   const path = entry[key];
-  if (typeof path === "string" && path !== "") return readFileSync(relativeTo(file, path));
+  if (typeof path === "string" && path !== "") return Deno.readTextFileSync(relativeTo(file, path));
   return undefined;
 }
 
@@ -116,10 +112,49 @@ interface ExecConfig {
   provideClusterInfo?: boolean;
 }
 
+/** How long an exec credential plugin may take, and how much it may print. */
+const EXEC_TIMEOUT_MS = 60_000;
+const EXEC_OUTPUT_LIMIT = 1 << 20;
+
+/** Runs an exec credential plugin; returns what it printed, or throws with its last words. */
+async function runCredentialPlugin(
+  command: string,
+  exec: ExecConfig,
+  env: Record<string, string>,
+): Promise<string> {
+  const failed = (why: string) =>
+    new UserError(`the kubeconfig's exec credential plugin ${exec.command} failed: ${why}`);
+  const timeout = AbortSignal.timeout(EXEC_TIMEOUT_MS);
+  const late = `no answer within ${EXEC_TIMEOUT_MS / 1000} s`;
+  let result: Deno.CommandOutput;
+  try {
+    result = await new Deno.Command(command, {
+      args: exec.args ?? [],
+      env,
+      clearEnv: true,
+      stdin: "null",
+      signal: timeout,
+    }).output();
+  } catch (error) {
+    throw failed(timeout.aborted ? late : (error as Error).message);
+  }
+  const decoder = new TextDecoder();
+  if (!result.success) {
+    const err = decoder.decode(result.stderr).trim();
+    throw failed(
+      timeout.aborted ? late : err.split("\n").at(-1) || `exit status ${result.code}`,
+    );
+  }
+  if (result.stdout.length > EXEC_OUTPUT_LIMIT) {
+    throw failed(`it printed more than ${EXEC_OUTPUT_LIMIT} bytes`);
+  }
+  return decoder.decode(result.stdout);
+}
+
 /** Runs an exec credential plugin and keeps its answer until it expires. */
 function execCredentials(
   exec: ExecConfig,
-  cluster: { server: string; ca?: string | Buffer; verify: boolean },
+  cluster: { server: string; ca?: string; verify: boolean },
   file: KubeconfigFile,
 ): () => Promise<Credentials> {
   let cached: { credentials: Credentials; expires: number } | undefined;
@@ -136,9 +171,7 @@ function execCredentials(
             cluster: {
               server: cluster.server,
               "insecure-skip-tls-verify": !cluster.verify,
-              ...(cluster.ca
-                ? { "certificate-authority-data": Buffer.from(cluster.ca).toString("base64") }
-                : {}),
+              ...(cluster.ca ? { "certificate-authority-data": toBase64(cluster.ca) } : {}),
             },
           }
           : {}),
@@ -150,24 +183,7 @@ function execCredentials(
       KUBERNETES_EXEC_INFO: JSON.stringify(info),
     };
     const command = exec.command.includes("/") ? relativeTo(file, exec.command) : exec.command;
-    const stdout = await new Promise<string>((resolve, reject) => {
-      execFile(
-        command,
-        exec.args ?? [],
-        { env, timeout: 60_000, maxBuffer: 1 << 20 },
-        (error, out, err) => {
-          if (error) {
-            reject(
-              new UserError(
-                `the kubeconfig's exec credential plugin ${exec.command} failed: ${
-                  (String(err).trim() || error.message).split("\n").at(-1)
-                }`,
-              ),
-            );
-          } else resolve(String(out));
-        },
-      );
-    });
+    const stdout = await runCredentialPlugin(command, exec, env);
     let status: Record<string, string | undefined>;
     try {
       status = JSON.parse(stdout).status ?? {};
@@ -202,11 +218,13 @@ function authProviderCredentials(
     config.setCurrentContext(contextName);
     const options: {
       headers?: Record<string, string>;
-      cert?: string | Buffer;
-      key?: string | Buffer;
+      cert?: string | Uint8Array;
+      key?: string | Uint8Array;
     } = {};
     await config.applyToHTTPSOptions(options);
-    return { headers: { ...options.headers }, cert: options.cert, key: options.key };
+    const text = (pem?: string | Uint8Array) =>
+      pem === undefined || typeof pem === "string" ? pem : new TextDecoder().decode(pem);
+    return { headers: { ...options.headers }, cert: text(options.cert), key: text(options.key) };
   };
 }
 
@@ -256,7 +274,7 @@ function fromKubeconfigFiles(paths: string[], source: ConfigSource): ClusterAcce
       ? relativeTo(user!.file, userEntry.tokenFile)
       : undefined;
     const basic = typeof userEntry.username === "string"
-      ? Buffer.from(`${userEntry.username}:${userEntry.password ?? ""}`).toString("base64")
+      ? toBase64(`${userEntry.username}:${userEntry.password ?? ""}`)
       : undefined;
     credentials = () => {
       const token = tokenFile
@@ -287,20 +305,20 @@ function inCluster(env: Record<string, string | undefined>, dir: string): Cluste
   const port = env.KUBERNETES_SERVICE_PORT ?? "443";
   let namespace: string | undefined;
   try {
-    namespace = readFileSync(join(dir, "namespace"), "utf8").trim() || undefined;
+    namespace = Deno.readTextFileSync(`${dir}/namespace`).trim() || undefined;
   } catch {
     namespace = undefined;
   }
   return {
     source: "in-cluster",
     server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
-    ca: readFileSync(join(dir, "ca.crt")),
+    ca: Deno.readTextFileSync(`${dir}/ca.crt`),
     verify: true,
     namespace,
     // The kubelet rotates a projected token: read it for each request.
     credentials: () =>
       Promise.resolve({
-        headers: { Authorization: `Bearer ${readText(join(dir, "token"), "the token").trim()}` },
+        headers: { Authorization: `Bearer ${readText(`${dir}/token`, "the token").trim()}` },
       }),
   };
 }
@@ -324,15 +342,15 @@ export async function loadClusterAccess(
     }
     if (env.KUBERNETES_SERVICE_HOST) {
       try {
-        readFileSync(join(serviceAccountDir, "token"));
+        Deno.readFileSync(`${serviceAccountDir}/token`);
         return inCluster(env, serviceAccountDir);
       } catch {
         // Not a pod with a service account token: try the home directory.
       }
     }
-    const home = join(env.HOME ?? homedir(), ".kube", "config");
+    const home = `${env.HOME ?? homeDirectory()}/.kube/config`;
     try {
-      readFileSync(home);
+      Deno.readFileSync(home);
     } catch {
       throw new UserError(
         "no Kubernetes cluster configured: set KUBECONFIG, run the agent in a pod with a service account, or create ~/.kube/config",
@@ -343,6 +361,20 @@ export async function loadClusterAccess(
     if (error instanceof UserError) throw error;
     throw new UserError(`cannot load the Kubernetes configuration: ${(error as Error).message}`);
   }
+}
+
+/** The user's home directory when HOME is unset: the passwd entry's, as Node's `homedir`. */
+function homeDirectory(): string {
+  const uid = String(Deno.uid());
+  try {
+    for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
+      const fields = line.split(":");
+      if (fields[2] === uid && fields[5]) return fields[5];
+    }
+  } catch {
+    // No passwd file to read.
+  }
+  return "/";
 }
 
 /** The namespace of a step: the `namespace` option, else the configuration's, else `default`. */

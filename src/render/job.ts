@@ -15,10 +15,10 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from "@kubernetes/client-node";
-import { posix } from "node:path";
 import { checkoutMountedAtWorkdir, type Configuration, mountPathKey } from "../config/mod.ts";
 import type { Sidecar } from "../config/schema.ts";
 import { UserError } from "../exit_status.ts";
+import { normalizePath, relativePath } from "../text.ts";
 import { FLAT_PREFIX } from "../config/sources.ts";
 import { stepMetadata } from "./metadata.ts";
 import { jobName } from "./names.ts";
@@ -222,13 +222,13 @@ function sidecarContainers(
  * Builds a step's Job and the data of its Secret from its configuration; `attempt` counts the
  * Jobs that replaced a lost pod (`lost-pod-retries`) and names the Job.
  */
-export function buildManifest(
+export async function buildManifest(
   config: Configuration,
   placement: Placement = {},
   { attempt = 0 }: { attempt?: number } = {},
-): Manifest {
+): Promise<Manifest> {
   const { options, step } = config;
-  const name = jobName(step, { attempt });
+  const name = await jobName(step, { attempt });
   const metadata = stepMetadata(config, name);
   const { env, secretData } = splitEnvironment(step.env, name, { secret: step.exported });
 
@@ -301,8 +301,8 @@ export function buildManifest(
   if (checkoutMountedAtWorkdir(config.options, step)) {
     stepMounts.push({
       name: "build",
-      mountPath: mountPathKey(posix.normalize(options.workdir!)),
-      subPath: posix.relative(step.buildPath, step.checkoutPath),
+      mountPath: mountPathKey(normalizePath(options.workdir!)),
+      subPath: relativePath(step.buildPath, step.checkoutPath),
     });
   }
   if (mountAgent) {

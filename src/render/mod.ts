@@ -39,7 +39,7 @@ export async function renderStep(
     namespace?: string;
   } = {},
 ): Promise<Rendered> {
-  const manifest = buildManifest(config, options.placement, { attempt: options.attempt });
+  const manifest = await buildManifest(config, options.placement, { attempt: options.attempt });
   const built = manifest.job;
   let job = manifest.job;
   if (options.owner) {

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { PLUGIN_KEY_PREFIX } from "../config/metadata.ts";
 import type { Step } from "../config/step.ts";
 import { VERSION } from "../version.ts";
@@ -37,8 +36,13 @@ export function labelValue(text: string): string {
  * Job that replaces a pod lost before the command started (`lost-pod-retries`) is the
  * `attempt`th, named `…-retry-<attempt>`.
  */
-export function jobName(step: Step, { attempt = 0 }: { attempt?: number } = {}): string {
-  const hash = createHash("sha256").update(step.jobId).digest("hex").slice(0, HASH_LENGTH);
+export async function jobName(
+  step: Step,
+  { attempt = 0 }: { attempt?: number } = {},
+): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(step.jobId));
+  const hash = Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0"))
+    .join("").slice(0, HASH_LENGTH);
   const suffix = attempt > 0 ? `-retry-${attempt}` : "";
   const pipeline = step.env.get("BUILDKITE_PIPELINE_SLUG") ?? "";
   const build = step.env.get("BUILDKITE_BUILD_NUMBER") ?? "";

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import type { V1EnvVar, V1Secret } from "@kubernetes/client-node";
 import { isAgentCredential } from "../config/step.ts";
+import { toBase64 } from "../text.ts";
 
 /** The agent's default `--redacted-vars` patterns (buildkite-agent v3.137). */
 export const DEFAULT_REDACTED_VARS: readonly string[] = [
@@ -108,7 +108,7 @@ export function buildSecret(
 ): V1Secret {
   const values: Record<string, string> = {};
   for (const [key, value] of data) {
-    values[key] = options.redact ? REDACTED : Buffer.from(value, "utf8").toString("base64");
+    values[key] = options.redact ? REDACTED : toBase64(value);
   }
   return {
     apiVersion: "v1",

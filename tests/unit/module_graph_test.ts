@@ -53,17 +53,8 @@ Deno.test("version and help load main.ts, the exit statuses and the version: not
   ]);
 });
 
-Deno.test("cleanup loads no option schema, no YAML, no manifest and no follow loop", async () => {
+Deno.test("cleanup loads no option schema, no YAML, no manifest, no follow loop and no node: module", async () => {
   assert.deepEqual(await staticImports("src/cleanup.ts"), [
-    "node:buffer",
-    "node:child_process",
-    "node:crypto",
-    "node:fs",
-    "node:http",
-    "node:https",
-    "node:os",
-    "node:path",
-    "node:process",
     "src/cleanup.ts",
     "src/config/cleanup_options.ts",
     "src/config/metadata.ts",
@@ -74,8 +65,14 @@ Deno.test("cleanup loads no option schema, no YAML, no manifest and no follow lo
     "src/kube/paths.ts",
     "src/render/names.ts",
     "src/report.ts",
+    "src/text.ts",
     "src/version.ts",
   ]);
+});
+
+Deno.test("run loads no node: module (the first one costs a hook process several MiB)", async () => {
+  const modules = await staticImports("src/run.ts");
+  assert.deepEqual(modules.filter((module) => module.startsWith("node:")), []);
 });
 
 Deno.test("run loads no YAML library (only a kubeconfig file or a YAML value loads it) and no jsonnet", async () => {

@@ -42,27 +42,33 @@ const jobNames: [Record<string, string | undefined>, RegExp][] = [
   ],
 ];
 for (const [env, pattern] of jobNames) {
-  Deno.test(`job name for ${JSON.stringify(env).slice(0, 60)} is a DNS label of at most 63`, () => {
-    const name = jobName(readStep({ ...JOB_ENV, ...env }));
+  Deno.test(`job name for ${JSON.stringify(env).slice(0, 60)} is a DNS label of at most 63`, async () => {
+    const name = await jobName(readStep({ ...JOB_ENV, ...env }));
     assert.match(name, pattern);
     assert.ok(name.length <= 63);
     assert.match(name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
   });
 }
 
-Deno.test("job names differ per Buildkite job, and are stable for one", () => {
-  const a = jobName(readStep({ ...JOB_ENV, BUILDKITE_JOB_ID: "job-a" }));
-  const b = jobName(readStep({ ...JOB_ENV, BUILDKITE_JOB_ID: "job-b" }));
+Deno.test("job names differ per Buildkite job, and are stable for one", async () => {
+  const a = await jobName(readStep({ ...JOB_ENV, BUILDKITE_JOB_ID: "job-a" }));
+  const b = await jobName(readStep({ ...JOB_ENV, BUILDKITE_JOB_ID: "job-b" }));
   assert.notEqual(a, b);
-  assert.equal(a, jobName(readStep({ ...JOB_ENV, BUILDKITE_JOB_ID: "job-a" })));
+  assert.equal(a, await jobName(readStep({ ...JOB_ENV, BUILDKITE_JOB_ID: "job-a" })));
 });
 
-Deno.test("the Job replacing a lost pod is named …-retry-<n>, still at most 63 characters", () => {
+Deno.test("the Job replacing a lost pod is named …-retry-<n>, still at most 63 characters", async () => {
   const step = readStep({ ...JOB_ENV, BUILDKITE_PIPELINE_SLUG: "a".repeat(80) });
-  const first = jobName(step);
-  const retry = jobName(step, { attempt: 1 });
+  const first = await jobName(step);
+  const retry = await jobName(step, { attempt: 1 });
   assert.match(retry, /^a+-[0-9a-f]{10}-retry-1$/);
   assert.ok(retry.length <= 63, retry);
   assert.equal(retry.split("-").at(-3), first.split("-").at(-1));
-  assert.equal(jobName(step, { attempt: 0 }), first);
+  assert.equal(await jobName(step, { attempt: 0 }), first);
+});
+
+Deno.test("the job name's hash is the job id's SHA-256, its first 10 hex digits, as 2.0.0 named Jobs", async () => {
+  const name = await jobName(readStep({ ...JOB_ENV, BUILDKITE_JOB_ID: "job-a" }));
+  // `printf job-a | sha256sum`
+  assert.match(name, /-ba724b9dde$/);
 });

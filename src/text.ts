@@ -1,0 +1,60 @@
+/**
+ * Base64 and POSIX paths without `node:` modules: the first `node:` import costs a hook
+ * process several MiB, and these few operations are all the program needs of them.
+ *
+ * @module
+ */
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Base64 of `text`'s UTF-8 bytes. */
+export function toBase64(text: string): string {
+  let binary = "";
+  for (const byte of encoder.encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+/** The UTF-8 text whose base64 is `data` (white space in it ignored). */
+export function fromBase64(data: string): string {
+  const binary = atob(data.replace(/\s+/g, ""));
+  return decoder.decode(Uint8Array.from(binary, (char) => char.charCodeAt(0)));
+}
+
+/**
+ * `path` with `.` and `..` resolved and repeated slashes collapsed, as POSIX
+ * `path.normalize` does: `/a//b/../c/` is `/a/c/`, an empty path is `.`.
+ */
+export function normalizePath(path: string): string {
+  if (path === "") return ".";
+  const absolute = path.startsWith("/");
+  const parts: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part !== "..") parts.push(part);
+    else if (parts.length > 0 && parts.at(-1) !== "..") parts.pop();
+    else if (!absolute) parts.push(part);
+  }
+  const joined = (absolute ? "/" : "") + parts.join("/");
+  const trailing = path.endsWith("/") && parts.length > 0 ? "/" : "";
+  return (joined || (absolute ? "/" : ".")) + trailing;
+}
+
+/** The path from the absolute directory `from` to the absolute `to`, as `path.relative`. */
+export function relativePath(from: string, to: string): string {
+  const split = (path: string) => normalizePath(path).split("/").filter(Boolean);
+  const [source, target] = [split(from), split(to)];
+  let common = 0;
+  while (common < source.length && common < target.length && source[common] === target[common]) {
+    common++;
+  }
+  return [...source.slice(common).map(() => ".."), ...target.slice(common)].join("/");
+}
+
+/** The directory part of `path`, as `path.dirname`. */
+export function directoryOf(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  const slash = trimmed.lastIndexOf("/");
+  if (slash === -1) return trimmed === "" && path.startsWith("/") ? "/" : ".";
+  return trimmed.slice(0, slash) || "/";
+}
