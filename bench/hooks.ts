@@ -46,6 +46,22 @@ export async function ourPlugin(workDir: string): Promise<PluginUnderTest> {
   };
 }
 
+/**
+ * Deno's own start-up, run as `ourPlugin`'s program runs: a script that runs
+ * `deno run --quiet --allow-all` on an empty module in `workDir`; returns the script's path.
+ */
+export async function emptyProgram(workDir: string): Promise<string> {
+  const module = `${workDir}/empty.ts`;
+  const program = `${workDir}/empty-deno-program`;
+  await Deno.writeTextFile(module, "");
+  await Deno.writeTextFile(
+    program,
+    `#!/bin/sh\nexec "${Deno.execPath()}" run --quiet --allow-all "${module}" "$@"\n`,
+    { mode: 0o755 },
+  );
+  return program;
+}
+
 /** The bash plugin checkout at `dir`; throws naming what is missing. */
 export async function baselinePlugin(dir: string): Promise<PluginUnderTest> {
   const root = await Deno.realPath(dir).catch(() => {
@@ -105,7 +121,7 @@ export interface HookRun {
   exitedAt: number;
   /** When its output stream closed (background processes may hold it after the exit). */
   outputClosedAt: number;
-  /** Its output: stdout and stderr, as the build log would show them. */
+  /** Its output: stdout and stderr, as the build log would show them (or their end). */
   output: string;
   /** CPU time of its whole process tree, seconds. */
   cpuSeconds: number;
@@ -127,6 +143,8 @@ export interface RunHookOptions {
   group: MeasuredGroup;
   /** Called with each piece of output as it arrives. */
   onOutput?: (text: string) => void;
+  /** Keep at most the last this many characters of the output (a big log); default: all. */
+  keepOutput?: number;
   /** How long background processes may keep the output open after the hook exits. */
   lingerMs?: number;
   /** Kills the hook's process tree. */
@@ -163,9 +181,13 @@ export async function runHook(
     for await (const chunk of child.stdout) {
       const text = decoder.decode(chunk, { stream: true });
       output += text;
+      if (options.keepOutput !== undefined && output.length > 2 * options.keepOutput) {
+        output = output.slice(-options.keepOutput);
+      }
       options.onOutput?.(text);
     }
     output += decoder.decode();
+    if (options.keepOutput !== undefined) output = output.slice(-options.keepOutput);
     outputClosedAt = Date.now();
   })();
   try {

@@ -13,6 +13,9 @@ export const LINE_PREFIX = "line-";
 /** The word before the container's end time. */
 export const END_MARKER = "bench-end";
 
+/** The word before the container's start time (big log steps print it first). */
+export const START_MARKER = "bench-start";
+
 /** How faithfully numbered lines arrived. */
 export interface LogFidelity {
   /** Lines the step printed. */

@@ -1,7 +1,7 @@
 /**
  * `deno task bench`: this plugin against the bash plugin it replaces, on control planes of
- * the benchmark's own. What is measured and how: scenarios.ts, and the Performance section
- * of README.md.
+ * the benchmark's own. What is measured and how: scenarios.ts, startup.ts, big_log.ts, and
+ * the Performance section of README.md.
  *
  * Everything the benchmark starts lives under `.state/bench/run-<pid>/` (control planes,
  * hook wrappers, job files) and in the cgroups `kbk-bench-<pid>` (every hook and what it
@@ -16,6 +16,7 @@ import { MEMORY_CONTROLLER } from "../tests/cluster/cgroups.ts";
 import { isAlive, type ProcessRecord, readStartTime } from "../tests/cluster/processes.ts";
 import { VERSION } from "../src/version.ts";
 import { type BenchCluster, startBenchCluster, stopBenchCluster } from "./bench_cluster.ts";
+import { measureBigLog } from "./big_log.ts";
 import {
   baselinePlugin,
   type HookName,
@@ -34,6 +35,7 @@ import {
   measureSteps,
   PLUGIN_CONFIGURATION,
 } from "./scenarios.ts";
+import { measureStartup } from "./startup.ts";
 
 const RUNS_DIR = `${REPOSITORY_ROOT}/.state/bench`;
 
@@ -227,6 +229,8 @@ async function main(): Promise<number> {
       logs: async (cluster) => void (results.logs = await measureLogs(context, cluster)),
       concurrency: async (cluster) =>
         void (results.concurrency = await measureConcurrency(context, cluster)),
+      startup: async (cluster) => void (results.startup = await measureStartup(context, cluster)),
+      biglog: async (cluster) => void (results.biglog = await measureBigLog(context, cluster)),
     };
     for (const phase of options.phases) {
       stop.signal.throwIfAborted();

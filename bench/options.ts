@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 
 /** The parts of the benchmark. */
-export const PHASES = ["steps", "logs", "concurrency"] as const;
+export const PHASES = ["steps", "logs", "concurrency", "startup", "biglog"] as const;
 
 /** One part of the benchmark. */
 export type Phase = typeof PHASES[number];
@@ -42,6 +42,14 @@ export interface Settings {
   concurrencyStepSeconds: number;
   /** How long a window stays open after the last hook, for the cluster's reactions, ms. */
   settleMs: number;
+  /** Runs of each subcommand and of the empty Deno program, interleaved (start-up part). */
+  startupRepetitions: number;
+  /** The small log the big one is compared with, MB (10^6 bytes). */
+  smallLogMegabytes: number;
+  /** The big log, MB (10^6 bytes). */
+  bigLogMegabytes: number;
+  /** Runs of the small and of the big log step, alternating. */
+  bigLogRepetitions: number;
 }
 
 /** The settings of each mode. */
@@ -61,6 +69,10 @@ export const MODES: Record<Settings["mode"], Settings> = {
     concurrencyRepetitions: 1,
     concurrencyStepSeconds: 5,
     settleMs: 3_000,
+    startupRepetitions: 10,
+    smallLogMegabytes: 1,
+    bigLogMegabytes: 20,
+    bigLogRepetitions: 1,
   },
   full: {
     mode: "full",
@@ -77,6 +89,10 @@ export const MODES: Record<Settings["mode"], Settings> = {
     concurrencyRepetitions: 2,
     concurrencyStepSeconds: 10,
     settleMs: 3_000,
+    startupRepetitions: 30,
+    smallLogMegabytes: 1,
+    bigLogMegabytes: 100,
+    bigLogRepetitions: 2,
   },
 };
 
@@ -101,7 +117,7 @@ export interface Options {
 /** The usage text. */
 export const USAGE =
   `usage: deno task bench [--quick] [--baseline PATH] [--json FILE] [--markdown FILE]
-                       [--only steps,logs,concurrency]
+                       [--only steps,logs,concurrency,startup,biglog]
        deno task bench --from-json FILE [--markdown FILE]
 
 Runs the same steps through this plugin and, with --baseline, through a checkout of the bash
@@ -109,12 +125,15 @@ plugin (muhlba91/kubernetes-buildkite-plugin; it needs kubectl, jq and jsonnet),
 the Buildkite agent runs it, on control planes of its own; prints markdown tables.
 
   --quick          a few minutes: fewer runs, shorter steps, 20,000 log lines, 1 and 10
-                   concurrent steps (default: the full run, about 45 minutes)
+                   concurrent steps, 10 start-ups each, a 20 MB log (default: the full run,
+                   about 45 minutes)
   --baseline PATH  the bash plugin's checkout (never part of this repository)
   --json FILE      every run's figures and the summary, as JSON
   --markdown FILE  the tables, as printed
   --only PHASES    steps (latency, CPU, memory, API requests), logs (fidelity with cut
-                   connections), concurrency; comma-separated (default: all)
+                   connections), concurrency, startup (each subcommand against an empty
+                   Deno program), biglog (the command hook's memory streaming 100 MB of
+                   log against 1 MB; this plugin only); comma-separated (default: all)
   --from-json FILE print the tables of an earlier run from its --json file, measuring nothing`;
 
 /** Parses `deno task bench` arguments; throws with a message for bad ones. */

@@ -4,7 +4,7 @@ import { MODES, parseOptions } from "./options.ts";
 Deno.test("no arguments: the full run of every part, ours only", () => {
   const options = parseOptions([]);
   assert.equal(options.settings, MODES.full);
-  assert.deepEqual(options.phases, ["steps", "logs", "concurrency"]);
+  assert.deepEqual(options.phases, ["steps", "logs", "concurrency", "startup", "biglog"]);
   assert.equal(options.baseline, undefined);
 });
 
@@ -33,7 +33,10 @@ Deno.test("--from-json names an earlier run's results", () => {
 });
 
 const bad: { args: string[]; error: RegExp }[] = [
-  { args: ["--only", "latency"], error: /unknown part "latency"; use steps, logs, concurrency/ },
+  {
+    args: ["--only", "latency"],
+    error: /unknown part "latency"; use steps, logs, concurrency, startup, biglog$/,
+  },
   { args: ["--only", ","], error: /name at least one/ },
   { args: ["--fast"], error: /Unknown option '--fast'/ },
   { args: ["extra"], error: /positional argument/ },
@@ -55,4 +58,13 @@ Deno.test("quick mode is smaller than the full run in every dimension", () => {
   assert.equal(quick.logLines, 20_000);
   assert.deepEqual(quick.concurrency, [1, 10]);
   assert.deepEqual(full.concurrency, [1, 10, 50]);
+  assert.ok(quick.startupRepetitions < full.startupRepetitions);
+  assert.deepEqual([quick.startupRepetitions, full.startupRepetitions], [10, 30]);
+  assert.deepEqual([quick.bigLogMegabytes, full.bigLogMegabytes], [20, 100]);
+  assert.deepEqual([quick.smallLogMegabytes, full.smallLogMegabytes], [1, 1]);
+  assert.ok(quick.bigLogRepetitions < full.bigLogRepetitions);
+});
+
+Deno.test("--only startup,biglog: the new parts alone", () => {
+  assert.deepEqual(parseOptions(["--only", "startup,biglog"]).phases, ["startup", "biglog"]);
 });

@@ -7,6 +7,7 @@
  */
 
 import { type CountedWindow, netRequestsInView, type RequestView } from "./api_requests.ts";
+import type { BigLogRecord, BigLogResult } from "./big_log.ts";
 import type { PluginName } from "./hooks.ts";
 import type {
   ConcurrencyRecord,
@@ -15,6 +16,7 @@ import type {
   StepRecord,
   StepsResult,
 } from "./scenarios.ts";
+import { STARTUP_PROGRAMS, type StartupProgram, type StartupResult } from "./startup.ts";
 import { ratio, summarize, type Summary } from "./statistics.ts";
 
 /** Everything measured in one benchmark run. */
@@ -27,6 +29,10 @@ export interface Results {
   logs?: LogsResult;
   /** The concurrency part, if it ran. */
   concurrency?: ConcurrencyResult;
+  /** The start-up part, if it ran (runs before it had none). */
+  startup?: StartupResult;
+  /** The big log part, if it ran (runs before it had none). */
+  biglog?: BigLogResult;
 }
 
 /** One figure for both plugins. */
@@ -220,13 +226,150 @@ export function requestsTable(steps: StepsResult): Table {
   };
 }
 
-/** Every table of the results. */
+/** The two sizes of the big log part: the small log and the big one, MB. */
+export function bigLogSizes(biglog: BigLogResult): { small: number; big: number } {
+  const sizes = biglog.runs.map((run) => run.megabytes);
+  return { small: Math.min(...sizes), big: Math.max(...sizes) };
+}
+
+/** Each big log run's peak less the small log's of the same run and plugin, MiB. */
+function bigLogDifferences(biglog: BigLogResult): { plugin: PluginName; mib: number }[] {
+  const { small, big } = bigLogSizes(biglog);
+  const fine = biglog.runs.filter((run) => run.errors.length === 0);
+  return fine.filter((run) => run.megabytes === big).flatMap((run) => {
+    const twin = fine.find((other) =>
+      other.megabytes === small && other.plugin === run.plugin &&
+      other.repetition === run.repetition
+    );
+    return twin
+      ? [{ plugin: run.plugin, mib: (run.command.peakBytes - twin.command.peakBytes) / MIB }]
+      : [];
+  });
+}
+
+function megabytesPerSecond(bytes: number, from?: number, to?: number): number | undefined {
+  return from === undefined || to === undefined || to <= from
+    ? undefined
+    : bytes / 1e6 / ((to - from) / 1000);
+}
+
+/** The big log table: peak memory at both sizes, their difference, throughput, lines lost. */
+export function bigLogTable(biglog: BigLogResult): Table {
+  const { small, big } = bigLogSizes(biglog);
+  const of = (megabytes: number) => biglog.runs.filter((run) => run.megabytes === megabytes);
+  const fine = (runs: BigLogRecord[]) => runs.filter((run) => run.errors.length === 0);
+  const peak = (run: BigLogRecord) => run.command.peakBytes / MIB;
+  const failed = biglog.runs.filter((run) => run.errors.length > 0).length;
+  const runsOfEach = Math.max(of(small).length, of(big).length);
+  return {
+    title: `Streaming a big log, the command hook (runs of each size: ${runsOfEach}; ` +
+      `failed: ${failed}, left out but for lines lost)`,
+    rows: [
+      row(`Peak memory, ${small} MB log (MiB)`, fine(of(small)), peak, D1),
+      row(`Peak memory, ${big} MB log (MiB)`, fine(of(big)), peak, D1),
+      row(
+        `Peak memory, ${big} MB less ${small} MB, same run (MiB)`,
+        bigLogDifferences(biglog),
+        (pair) => pair.mib,
+        D1,
+      ),
+      row(
+        `Throughput, ${big} MB log, first line → last in the build log (MB/s)`,
+        fine(of(big)),
+        (run) => megabytesPerSecond(run.tally.bytes, run.tally.firstLineAt, run.tally.lastLineAt),
+        D1,
+      ),
+      row(
+        `The step's own printing, ${big} MB log, container clock (MB/s)`,
+        fine(of(big)),
+        (run) =>
+          megabytesPerSecond(run.tally.bytes, run.tally.containerStart, run.tally.containerEnd),
+        D1,
+      ),
+      row(`Lines lost, ${small} MB log`, of(small), (run) => run.tally.lost, D0),
+      row(`Lines lost, ${big} MB log`, of(big), (run) => run.tally.lost, D0),
+    ],
+  };
+}
+
+/** Every table of the results (the start-up part has a layout of its own: `renderStartup`). */
 export function tables(results: Results): Table[] {
   return [
     ...(results.steps ? [stepsTable(results.steps), requestsTable(results.steps)] : []),
     ...(results.logs ? [logsTable(results.logs)] : []),
     ...(results.concurrency ? [concurrencyTable(results.concurrency)] : []),
+    ...(results.biglog ? [bigLogTable(results.biglog)] : []),
   ];
+}
+
+/** One program's start-up figures, over its runs that did their work. */
+export interface StartupFigures {
+  /** Which program. */
+  program: StartupProgram;
+  /** Its runs that did their work. */
+  runs: number;
+  /** Its runs that failed (left out of the figures). */
+  failed: number;
+  /** Process start → exit, seconds. */
+  seconds?: Summary;
+  /** Peak memory, bytes. */
+  peakBytes?: Summary;
+}
+
+/** Each program's start-up figures, the empty program first. */
+export function startupFigures(startup: StartupResult): StartupFigures[] {
+  return STARTUP_PROGRAMS.map((program) => {
+    const runs = startup.runs.filter((run) => run.program === program);
+    const fine = runs.filter((run) => run.errors.length === 0);
+    return {
+      program,
+      runs: fine.length,
+      failed: runs.length - fine.length,
+      seconds: summarize(fine.map((run) => run.seconds)),
+      peakBytes: summarize(fine.map((run) => run.peakBytes)),
+    };
+  });
+}
+
+const STARTUP_NAMES: Record<StartupProgram, string> = {
+  empty: "Empty Deno program",
+  version: "`version`",
+  "--help": "`--help`",
+  cleanup: "`cleanup` (no Job to delete)",
+  render: "`render`",
+};
+
+function scaled(summary: Summary | undefined, factor: number): Summary | undefined {
+  return summary && {
+    ...summary,
+    median: summary.median * factor,
+    min: summary.min * factor,
+    max: summary.max * factor,
+  };
+}
+
+function formatTimes(value: number | undefined): string {
+  return value === undefined ? "—" : `${value.toFixed(2)}×`;
+}
+
+/** The start-up table: each program's wall time and peak memory, and their ratio to Deno's. */
+export function renderStartup(startup: StartupResult): string {
+  const figures = startupFigures(startup);
+  const empty = figures.find((entry) => entry.program === "empty");
+  const rows = figures.map((entry) => [
+    STARTUP_NAMES[entry.program],
+    formatSummary(scaled(entry.seconds, 1000), 0),
+    formatTimes(ratio(entry.seconds?.median, empty?.seconds?.median)),
+    formatSummary(scaled(entry.peakBytes, 1 / MIB), 1),
+    formatTimes(ratio(entry.peakBytes?.median, empty?.peakBytes?.median)),
+    entry.failed > 0 ? `${entry.runs} (${entry.failed} failed)` : `${entry.runs}`,
+  ]);
+  return `**Start-up, process start → exit, each program in turn with an empty Deno program**\n\n${
+    markdownTable(
+      ["Program", "Wall time (ms)", "× empty", "Peak memory (MiB)", "× empty", "Runs"],
+      rows,
+    )
+  }`;
 }
 
 function number(value: number, digits: number): string {
@@ -283,6 +426,51 @@ export function renderTable(table: Table, withBaseline: boolean): string {
     ...(withRatio ? [formatRatio(entry)] : []),
   ]);
   return `**${table.title}**\n\n${markdownTable(header, rows)}`;
+}
+
+/** The most wall time of each subcommand with a target, in empty Deno programs (medians). */
+export const STARTUP_TARGETS: Partial<Record<StartupProgram, number>> = {
+  version: 1.5,
+  cleanup: 3,
+};
+
+/** How much more the command hook may hold streaming the big log than the small one, MiB. */
+export const BIG_LOG_MEMORY_TARGET_MIB = 10;
+
+function startupTargets(startup: StartupResult): TargetCheck[] {
+  const figures = startupFigures(startup);
+  const empty = figures.find((entry) => entry.program === "empty");
+  return Object.entries(STARTUP_TARGETS).map(([program, most]) => {
+    const entry = figures.find((figure) => figure.program === program);
+    const times = ratio(entry?.seconds?.median, empty?.seconds?.median);
+    const failed = entry?.failed ? `; ${entry.failed} runs failed` : "";
+    return {
+      target: `\`${program}\` at most ${most}× the wall time of an empty Deno program (medians)`,
+      measured: times === undefined
+        ? `not measured${failed}`
+        : `${formatSummary(scaled(entry?.seconds, 1000), 0)} ms vs ${
+          formatSummary(scaled(empty?.seconds, 1000), 0)
+        } ms (${times.toFixed(2)}×)${failed}`,
+      met: times === undefined ? (failed ? false : undefined) : times <= most! && !failed,
+    };
+  });
+}
+
+function bigLogTarget(biglog: BigLogResult): TargetCheck {
+  const { small, big } = bigLogSizes(biglog);
+  const difference = summarize(byPlugin(bigLogDifferences(biglog), "ours").map((pair) => pair.mib));
+  const failed = byPlugin(biglog.runs, "ours").filter((run) => run.errors.length > 0).length;
+  const failures = failed > 0 ? `; ${failed} runs failed` : "";
+  return {
+    target: `Command hook's peak memory streaming ${big} MB of log less than ` +
+      `${BIG_LOG_MEMORY_TARGET_MIB} MiB above its peak for ${small} MB (median of the runs)`,
+    measured: difference
+      ? `${formatSummary(difference, 1)} MiB${failures}`
+      : `not measured${failures}`,
+    met: difference
+      ? difference.median < BIG_LOG_MEMORY_TARGET_MIB && failed === 0
+      : (failed > 0 ? false : undefined),
+  };
 }
 
 /** How close the long step's requests must be to the short step's to call them independent. */
@@ -356,6 +544,8 @@ export function checkTargets(results: Results): TargetCheck[] {
       });
     }
   }
+  if (results.startup) checks.push(...startupTargets(results.startup));
+  if (results.biglog) checks.push(bigLogTarget(results.biglog));
   if (results.logs) {
     const ours = byPlugin(results.logs.runs, "ours");
     const lost = ours.reduce((sum, run) => sum + run.fidelity.lost, 0);
@@ -386,7 +576,11 @@ export function renderReport(results: Results): string {
   const withBaseline = results.plugins.includes("baseline");
   const checks = checkTargets(results);
   return [
-    ...tables(results).map((table) => renderTable(table, withBaseline)),
+    // A table of which no row has the bash plugin's figure (the big log) shows no column for it.
+    ...tables(results).map((table) =>
+      renderTable(table, withBaseline && table.rows.some((entry) => entry.baseline))
+    ),
+    ...(results.startup ? [renderStartup(results.startup)] : []),
     ...(checks.length > 0 ? [renderTargets(checks)] : []),
   ].join("\n\n") + "\n";
 }

@@ -1,16 +1,22 @@
 import assert from "node:assert/strict";
+import type { BigLogRecord, BigLogResult } from "./big_log.ts";
 import type { PluginName } from "./hooks.ts";
 import {
+  bigLogTable,
   checkTargets,
   formatSummary,
   logsTable,
   markdownTable,
   renderReport,
+  renderStartup,
   requestsTable,
   type Results,
   stepsTable,
 } from "./report.ts";
 import type { LogsResult, StepRecord, StepsResult } from "./scenarios.ts";
+import type { StartupProgram, StartupResult } from "./startup.ts";
+
+const MIB = 1024 * 1024;
 
 function stepRun(
   plugin: PluginName,
@@ -23,7 +29,7 @@ function stepRun(
     exitedAt: 1000,
     seconds: 1,
     cpuSeconds,
-    peakBytes: 64 * 1024 * 1024,
+    peakBytes: 64 * MIB,
     leftBehind: 0,
   });
   return {
@@ -205,4 +211,170 @@ Deno.test("renderReport: two columns without a baseline, four with one", () => {
     /^\| Figure +\| This plugin +\| Bash plugin +\|$/m,
     "no ratio column by request",
   );
+});
+
+function startupRun(program: StartupProgram, ms: number, mib: number, errors: string[] = []) {
+  return { program, repetition: 1, status: 0, seconds: ms / 1000, peakBytes: mib * MIB, errors };
+}
+
+const startup: StartupResult = {
+  runs: [
+    startupRun("empty", 30, 20),
+    startupRun("empty", 40, 22),
+    startupRun("empty", 35, 21),
+    startupRun("version", 50, 22),
+    startupRun("version", 52, 22),
+    startupRun("--help", 49, 22),
+    startupRun("cleanup", 100, 40),
+    startupRun("cleanup", 110, 42),
+    startupRun("cleanup", 20, 30, ["reported something (see its output)"]),
+    startupRun("render", 210, 60),
+  ],
+};
+
+Deno.test("renderStartup: medians of the runs that did their work, ratios to the empty program", () => {
+  const markdown = renderStartup(startup);
+  assert.match(
+    markdown,
+    /^\| Empty Deno program +\| 35 \(30–40\) +\| 1\.00× +\| 21\.0 \(20\.0–22\.0\) +\| 1\.00× +\| 3 +\|$/m,
+  );
+  assert.match(
+    markdown,
+    /^\| `version` +\| 51 \(50–52\) +\| 1\.46× +\| 22\.0 +\| 1\.05× +\| 2 +\|$/m,
+  );
+  assert.match(
+    markdown,
+    /^\| `cleanup` \(no Job to delete\) +\| 105 \(100–110\) +\| 3\.00× +\| 41\.0 \(40\.0–42\.0\) +\| 1\.95× +\| 2 \(1 failed\) +\|$/m,
+  );
+  assert.match(markdown, /^\| `render` +\| 210 +\| 6\.00× +\| 60\.0 +\| 2\.86× +\| 1 +\|$/m);
+});
+
+Deno.test("checkTargets: version within 1.5× and cleanup within 3× of the empty program; a failed run misses", () => {
+  const [version, cleanup] = checkTargets({ plugins: ["ours"], startup });
+  assert.equal(version.met, true);
+  assert.equal(version.measured, "51 (50–52) ms vs 35 (30–40) ms (1.46×)");
+  assert.equal(cleanup.met, false, "3.00× would do, but one run failed");
+  assert.match(cleanup.measured, /\(3\.00×\); 1 runs failed$/);
+  const fine = { runs: startup.runs.filter((run) => run.errors.length === 0) };
+  assert.deepEqual(checkTargets({ plugins: ["ours"], startup: fine }).map((c) => c.met), [
+    true,
+    true,
+  ]);
+  const slow = {
+    runs: [...fine.runs, startupRun("version", 60, 22), startupRun("version", 70, 22)],
+  };
+  assert.equal(checkTargets({ plugins: ["ours"], startup: slow })[0].met, false, "60 ms is 1.71×");
+  const none = { runs: fine.runs.filter((run) => run.program !== "cleanup") };
+  const [, unmeasured] = checkTargets({ plugins: ["ours"], startup: none });
+  assert.deepEqual([unmeasured.met, unmeasured.measured], [undefined, "not measured"]);
+});
+
+function bigLogRun(
+  megabytes: number,
+  repetition: number,
+  figures: { mib: number; seconds: number; lost?: number; errors?: string[] },
+): BigLogRecord {
+  const bytes = megabytes * 1e6;
+  return {
+    plugin: "ours",
+    megabytes,
+    repetition,
+    jobId: "job",
+    command: {
+      status: 0,
+      startedAt: 0,
+      exitedAt: 1000,
+      seconds: 1,
+      cpuSeconds: 1,
+      peakBytes: figures.mib * MIB,
+      leftBehind: 0,
+    },
+    tally: {
+      expected: bytes / 100,
+      distinct: bytes / 100 - (figures.lost ?? 0),
+      lost: figures.lost ?? 0,
+      duplicated: 0,
+      garbled: 0,
+      bytes,
+      gapsTold: 0,
+      firstLineAt: 10_000,
+      lastLineAt: 10_000 + figures.seconds * 1000,
+      containerStart: 9_000,
+      containerEnd: 9_000 + figures.seconds * 500,
+    },
+    errors: figures.errors ?? [],
+  };
+}
+
+const biglog: BigLogResult = {
+  runs: [
+    bigLogRun(1, 1, { mib: 30, seconds: 0.1 }),
+    bigLogRun(100, 1, { mib: 34, seconds: 4 }),
+    bigLogRun(100, 2, { mib: 40, seconds: 5 }),
+    bigLogRun(1, 2, { mib: 31, seconds: 0.1 }),
+  ],
+};
+
+Deno.test("bigLogTable: peaks at both sizes, their difference run by run, throughput", () => {
+  const table = bigLogTable(biglog);
+  const figure = (name: string) => table.rows.find((row) => row.figure === name)!.ours;
+  assert.equal(figure("Peak memory, 1 MB log (MiB)")?.median, 30.5);
+  assert.equal(figure("Peak memory, 100 MB log (MiB)")?.median, 37);
+  assert.deepEqual(figure("Peak memory, 100 MB less 1 MB, same run (MiB)"), {
+    median: 6.5,
+    min: 4,
+    max: 9,
+    count: 2,
+  });
+  assert.equal(
+    figure("Throughput, 100 MB log, first line → last in the build log (MB/s)")?.median,
+    22.5,
+  );
+  assert.equal(figure("The step's own printing, 100 MB log, container clock (MB/s)")?.max, 50);
+  assert.equal(figure("Lines lost, 100 MB log")?.median, 0);
+});
+
+Deno.test("checkTargets: the big log within 10 MiB of the small one; a failed run misses", () => {
+  const [check] = checkTargets({ plugins: ["ours"], biglog });
+  assert.equal(check.met, true);
+  assert.equal(check.measured, "6.5 (4.0–9.0) MiB");
+  const grown = {
+    runs: [...biglog.runs.slice(0, 2), bigLogRun(100, 2, { mib: 52, seconds: 5 }), biglog.runs[3]],
+  };
+  assert.equal(
+    checkTargets({ plugins: ["ours"], biglog: grown })[0].met,
+    false,
+    "(4 + 21) / 2 = 12.5",
+  );
+  const lossy = {
+    runs: [
+      biglog.runs[0],
+      bigLogRun(100, 1, { mib: 31, seconds: 4, lost: 10, errors: ["10 of 1000000 lines lost"] }),
+    ],
+  };
+  const [failed] = checkTargets({ plugins: ["ours"], biglog: lossy });
+  assert.deepEqual([failed.met, failed.measured], [false, "not measured; 1 runs failed"]);
+  assert.equal(
+    bigLogTable(lossy).rows.find((row) => row.figure === "Lines lost, 100 MB log")?.ours?.median,
+    10,
+    "lines lost counts failed runs too",
+  );
+});
+
+Deno.test("renderReport: the new parts' tables, no bash column for the big log", () => {
+  const markdown = renderReport({ plugins: ["ours", "baseline"], steps, startup, biglog });
+  assert.match(markdown, /\*\*Start-up, process start → exit/);
+  assert.match(markdown, /^\| Peak memory, 100 MB log \(MiB\) +\| 37\.0 \(34\.0–40\.0\) +\|$/m);
+  assert.match(markdown, /^\| Figure +\| This plugin +\| Bash plugin +\| Bash \/ this \|$/m);
+});
+
+Deno.test("renderReport renders a run from before the start-up and big log parts", async () => {
+  const document = JSON.parse(
+    await Deno.readTextFile(new URL("./results/2026-12-01-full.json", import.meta.url)),
+  ) as { results: Results };
+  assert.equal(document.results.startup, undefined);
+  const markdown = renderReport(document.results);
+  assert.match(markdown, /\*\*Per step\*\*/);
+  assert.match(markdown, /\*\*Concurrent steps\*\*/);
+  assert.doesNotMatch(markdown, /Start-up|big log/);
 });

@@ -14,6 +14,9 @@
  * - concurrency: N steps started at once: wall time, API requests, the peak memory of all
  *   their hooks together (one parent cgroup), and the steps that failed or lost output.
  *
+ * The start-up and big log parts, which use the helpers exported here, have modules of their
+ * own: startup.ts and big_log.ts.
+ *
  * @module
  */
 
@@ -195,7 +198,8 @@ interface StepOptions {
   onOutput?: (text: string) => void;
 }
 
-function figures(run: HookRun): HookFigures {
+/** A hook run's figures, as the records keep them. */
+export function hookFigures(run: HookRun): HookFigures {
   return {
     status: run.status,
     startedAt: run.startedAt,
@@ -207,21 +211,30 @@ function figures(run: HookRun): HookFigures {
   };
 }
 
-function tail(output: string, lines = 30): string {
+/** The last `lines` lines of a hook's output, kept for runs with errors. */
+export function tail(output: string, lines = 30): string {
   return output.split("\n").slice(-lines).join("\n");
 }
 
-/** The most a hook may take: its step's own time and ten minutes; it is killed after. */
-function hookLimitMs(step: Step): number {
-  return (step.seconds + 600) * 1000;
+/** How `runMeasuredHook` runs a hook. */
+export interface MeasuredHookOptions {
+  /** The parent of the hook's group (created). */
+  group: MeasuredGroup;
+  /** The hook is killed after this long, ms. */
+  limitMs: number;
+  /** Output of the hook as it arrives. */
+  onOutput?: (text: string) => void;
+  /** Keep at most the end of the output, characters (`RunHookOptions.keepOutput`). */
+  keepOutput?: number;
 }
 
-async function runMeasuredHook(
+/** Runs a plugin's hook in a child group of `options.group`; notes whether it was killed. */
+export async function runMeasuredHook(
   context: BenchContext,
   plugin: PluginUnderTest,
   hook: HookName,
   env: Record<string, string>,
-  options: { group: MeasuredGroup; limitMs: number; onOutput?: (text: string) => void },
+  options: MeasuredHookOptions,
 ): Promise<{ run: HookRun; timedOut: boolean }> {
   context.signal.throwIfAborted();
   const group = await options.group.child(hook).create();
@@ -232,20 +245,30 @@ async function runMeasuredHook(
     cwd: context.workDir,
     group,
     onOutput: options.onOutput,
+    keepOutput: options.keepOutput,
     signal: AbortSignal.any([context.signal, timeout]),
   });
   return { run, timedOut: timeout.aborted };
 }
 
-/** Runs one step through a plugin: the command hook, then (optionally) the pre-exit hook. */
-async function runStep(
+/** A fresh Buildkite job: its id, its environment files, and its hooks' whole environment. */
+export interface PreparedJob {
+  /** `BUILDKITE_JOB_ID`. */
+  jobId: string;
+  /** The environment of each of its hooks. */
+  env: Record<string, string>;
+  /** Removes its environment files. */
+  remove(): Promise<void>;
+}
+
+/** Writes the environment files of a fresh job running `command` through `plugin`. */
+export async function prepareJob(
   context: BenchContext,
   plugin: PluginUnderTest,
-  step: Step,
-  options: StepOptions,
-): Promise<StepRecord> {
+  options: { command: string; kubeconfig: string },
+): Promise<PreparedJob> {
   const jobId = crypto.randomUUID();
-  const job = { jobId, command: step.command, plugin: PLUGIN_CONFIGURATION };
+  const job = { jobId, command: options.command, plugin: PLUGIN_CONFIGURATION };
   const files = await writeJobEnvironmentFiles(context.workDir, job);
   const env = {
     ...hookEnvironment(job, {
@@ -256,6 +279,29 @@ async function runStep(
     }),
     ...plugin.env,
   };
+  const remove = async () => {
+    await Deno.remove(files.envFile).catch(() => {});
+    await Deno.remove(files.envJsonFile).catch(() => {});
+  };
+  return { jobId, env, remove };
+}
+
+/** The most a hook may take: its step's own time and ten minutes; it is killed after. */
+export function hookLimitMs(step: Step): number {
+  return (step.seconds + 600) * 1000;
+}
+
+/** Runs one step through a plugin: the command hook, then (optionally) the pre-exit hook. */
+async function runStep(
+  context: BenchContext,
+  plugin: PluginUnderTest,
+  step: Step,
+  options: StepOptions,
+): Promise<StepRecord> {
+  const { jobId, env, remove } = await prepareJob(context, plugin, {
+    command: step.command,
+    kubeconfig: options.kubeconfig,
+  });
   const limitMs = hookLimitMs(step);
   const command = await runMeasuredHook(context, plugin, "command", env, {
     group: options.group,
@@ -276,15 +322,14 @@ async function runStep(
     errors.push(`the pre-exit hook exited ${preExit.run.status}`);
   }
   if (containerEnd === undefined) errors.push("the end of the step's log never arrived");
-  await Deno.remove(files.envFile).catch(() => {});
-  await Deno.remove(files.envJsonFile).catch(() => {});
+  await remove();
   return {
     plugin: plugin.name,
     scenario: options.scenario,
     repetition: options.repetition,
     jobId,
-    command: figures(command.run),
-    preExit: preExit && figures(preExit.run),
+    command: hookFigures(command.run),
+    preExit: preExit && hookFigures(preExit.run),
     afterExitSeconds: containerEnd === undefined
       ? undefined
       : (command.run.exitedAt - containerEnd) / 1000,
@@ -303,7 +348,7 @@ function lineErrors(fidelity: LogFidelity): string[] {
 }
 
 /** Each plugin runs one short step (command and pre-exit): caches warm, image on the node. */
-async function warmUp(
+export async function warmUp(
   context: BenchContext,
   cluster: BenchCluster,
   kubeconfig: string,

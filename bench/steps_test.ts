@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { checkNumberedLines, endTime } from "./log_fidelity.ts";
-import { sleepStep, streamingStep } from "./steps.ts";
+import { LogTally } from "./big_log.ts";
+import { bigLogStep, sleepStep, streamingStep } from "./steps.ts";
 
 /** Runs a step's command as the step container would: `/bin/sh -e -c`. */
 async function runCommand(command: string): Promise<{ code: number; output: string }> {
@@ -38,4 +39,25 @@ Deno.test("a streaming step prints every line once, in batches with pauses", asy
   assert.equal(checkNumberedLines(output, 1000).duplicated, 0);
   assert.match(step.command, /i % 10 == 0/);
   assert.ok(endTime(output) !== undefined);
+});
+
+Deno.test("a big log step prints its start, 1 MB of distinct 100-byte lines, then its end", async () => {
+  const step = bigLogStep(1);
+  assert.equal(step.lines, 10_000);
+  const { code, output } = await runCommand(step.command);
+  assert.equal(code, 0);
+  const tally = new LogTally(step.lines);
+  tally.add(output, 0);
+  const counted = tally.result();
+  assert.deepEqual(
+    [counted.distinct, counted.lost, counted.duplicated, counted.garbled, counted.bytes],
+    [10_000, 0, 0, 0, 1_000_000],
+  );
+  assert.ok(counted.containerStart! <= counted.containerEnd!, "start and end times");
+  assert.doesNotMatch(step.command, /\$\(\(/, "no $((…)) for Kubernetes to doubt");
+});
+
+Deno.test("a big log step numbers at most 9,999,999 lines", () => {
+  assert.equal(bigLogStep(999).lines, 9_990_000);
+  assert.throws(() => bigLogStep(1000), /1 to 9999999 lines, not 10000000/);
 });
