@@ -112,19 +112,32 @@ export interface Transport {
   close(): void;
 }
 
-/** A `fetch` body as a {@link ResponseBody}. */
-function fetchBody(response: Response): ResponseBody {
+/**
+ * A `fetch` body as a {@link ResponseBody}, ended by `signal`. The abort is carried to the
+ * body here, not left to `fetch`: the request `fetch` makes follows the signal through a
+ * signal of its own, which nothing holds once the response has come, and so, once garbage
+ * collected, no longer passes an abort on: a watch would live on until the server ends it.
+ */
+function fetchBody(response: Response, signal: AbortSignal): ResponseBody {
   const reader = response.body?.getReader();
+  const cancel = () => void reader?.cancel(signal.reason).catch(() => {});
+  signal.addEventListener("abort", cancel, { once: true });
   return {
     async *[Symbol.asyncIterator]() {
       if (!reader) return;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        yield value;
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (signal.aborted) throw signal.reason;
+          if (done) return;
+          yield value;
+        }
+      } finally {
+        signal.removeEventListener("abort", cancel);
       }
     },
     destroy() {
+      signal.removeEventListener("abort", cancel);
       reader?.cancel().catch(() => {});
     },
   };
@@ -180,7 +193,7 @@ export class FetchTransport implements Transport {
       signal: exchange.signal,
       client: exchange.stream ? clients.streams : clients.requests,
     });
-    return { status: response.status, body: fetchBody(response) };
+    return { status: response.status, body: fetchBody(response, exchange.signal) };
   }
 
   /** Closes every client's connections. */
@@ -193,11 +206,43 @@ export class FetchTransport implements Transport {
   }
 }
 
-/** The transport `access` needs: `fetch`, unless a TLS setting only Node's `https` has. */
+/**
+ * The transport `access` needs: `fetch`, unless a TLS setting only Node's `https` has, or a
+ * client certificate of X.509 version 1 (which `fetch`'s TLS refuses, and kubectl accepts).
+ */
 async function transportFor(access: ClusterAccess): Promise<Transport> {
-  if (access.verify && access.serverName === undefined) return new FetchTransport(access);
+  const { cert } = await access.credentials();
+  const fetchCan = access.verify && access.serverName === undefined &&
+    !(cert && isVersion1Certificate(cert));
+  if (fetchCan) return new FetchTransport(access);
   const { NodeTransport } = await import("./node_transport.ts");
   return new NodeTransport(access);
+}
+
+/**
+ * Whether the first certificate of `pem` is X.509 version 1: its `tbsCertificate` does not
+ * begin with the `[0]` version field, which DER leaves out for version 1 alone.
+ */
+export function isVersion1Certificate(pem: string): boolean {
+  const body = pem.match(/-----BEGIN CERTIFICATE-----([^-]+)-----END CERTIFICATE-----/)?.[1];
+  if (!body) return false;
+  let der: Uint8Array;
+  try {
+    der = Uint8Array.from(atob(body.replace(/\s+/g, "")), (char) => char.charCodeAt(0));
+  } catch {
+    return false;
+  }
+  /** Where the contents of the DER element at `at` begin (after its tag and length). */
+  const contents = (at: number) => {
+    const length = der[at + 1];
+    return at + 2 + (length & 0x80 ? length & 0x7f : 0);
+  };
+  const SEQUENCE = 0x30;
+  const VERSION = 0xa0;
+  if (der[0] !== SEQUENCE) return false;
+  const tbs = contents(0);
+  if (der[tbs] !== SEQUENCE) return false;
+  return der[contents(tbs)] !== VERSION;
 }
 
 /**
@@ -232,7 +277,7 @@ async function readText(body: ResponseBody): Promise<string> {
 
 /** A request in flight, with the timer that bounds the whole of it. */
 interface Sent extends Answer {
-  /** Stops the request's overall timer (`timeoutMs`), once its body has been read. */
+  /** Stops the request's overall timer (`timeoutMs`) and its abort, once its body is done. */
   settle(): void;
 }
 
@@ -277,17 +322,24 @@ export class Api {
     if (body !== undefined) headers["Content-Type"] = options.contentType ?? "application/json";
     // Every request must be answered (headers at least) in time, watches included: a request
     // that never gets its answer would otherwise wait as long as the server lets a watch live.
-    const deadline = new AbortController();
-    const giveUp = (ms: number) => () => deadline.abort(new Error(`no answer within ${ms} ms`));
+    // One controller ends the request, its body included, for the caller's abort and for
+    // either time limit. Not `AbortSignal.any`: a signal it makes is held only weakly by its
+    // sources, so once collected, an abort would no longer reach a stream being read.
+    const ending = new AbortController();
+    const giveUp = (ms: number) => () => ending.abort(new Error(`no answer within ${ms} ms`));
     const unanswered = options.answerWhenever
       ? undefined
       : setTimeout(giveUp(ANSWER_MS), ANSWER_MS);
     const overall = options.timeoutMs
       ? setTimeout(giveUp(options.timeoutMs), options.timeoutMs)
       : undefined;
-    const signal = options.signal
-      ? AbortSignal.any([options.signal, deadline.signal])
-      : deadline.signal;
+    const callerAborted = () => ending.abort(options.signal!.reason);
+    if (options.signal?.aborted) callerAborted();
+    else options.signal?.addEventListener("abort", callerAborted, { once: true });
+    const settle = () => {
+      clearTimeout(overall);
+      options.signal?.removeEventListener("abort", callerAborted);
+    };
     this.#transport ??= transportFor(this.#access);
     this.requests++;
     try {
@@ -298,12 +350,12 @@ export class Api {
         headers,
         body,
         credentials,
-        signal,
+        signal: ending.signal,
         stream,
       });
-      return { ...answer, settle: () => clearTimeout(overall) };
+      return { ...answer, settle };
     } catch (error) {
-      clearTimeout(overall);
+      settle();
       throw this.#failure(`${method} ${url.pathname}`, error, options.signal);
     } finally {
       clearTimeout(unanswered);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Api, ApiError } from "../../../src/kube/client.ts";
+import { Api, ApiError, isVersion1Certificate } from "../../../src/kube/client.ts";
 import type { ClusterAccess } from "../../../src/kube/kubeconfig.ts";
 import { createClusterPki } from "../../cluster/pki.ts";
 
@@ -321,3 +321,49 @@ Deno.test("TLS: tls-server-name is the name the server's certificate is checked 
     }, pki);
   });
 });
+
+Deno.test("a client certificate of X.509 version 1 is told from a version 3 one (fetch's TLS refuses v1)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kbk-client-test-" });
+  try {
+    const pki = await createClusterPki(dir);
+    const issue = async (name: string, extensions: string[]) => {
+      const run = (args: string[]) =>
+        new Deno.Command("openssl", { args, stderr: "null" }).output();
+      // deno-fmt-ignore
+      await run(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+        "-nodes", "-keyout", `${dir}/${name}.key`, "-out", `${dir}/${name}.csr`, "-subj", "/CN=u"]);
+      // deno-fmt-ignore
+      await run(["x509", "-req", "-in", `${dir}/${name}.csr`, "-CA", pki.caCert, "-CAkey",
+        pki.caKey, "-CAcreateserial", "-out", `${dir}/${name}.crt`, "-days", "1", ...extensions]);
+      return await Deno.readTextFile(`${dir}/${name}.crt`);
+    };
+    await Deno.writeTextFile(`${dir}/usage.ext`, "extendedKeyUsage=clientAuth\n");
+    assert.equal(isVersion1Certificate(await issue("v1", [])), true);
+    assert.equal(isVersion1Certificate(await issue("v3", ["-extfile", `${dir}/usage.ext`])), false);
+    assert.equal(isVersion1Certificate(await Deno.readTextFile(pki.caCert)), false);
+    assert.equal(isVersion1Certificate("not a certificate"), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+for (const transport of ["fetch", "node"]) {
+  for (const mode of ["stream", "watch"]) {
+    Deno.test(`an abort still ends a ${mode} being read after a garbage collection (${transport})`, async () => {
+      const { stdout, success } = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-all",
+          "--v8-flags=--expose-gc",
+          new URL("./abort_after_gc.ts", import.meta.url).pathname,
+          mode,
+          transport,
+        ],
+        stdout: "piped",
+        stderr: "inherit",
+      }).output();
+      assert.ok(success);
+      assert.match(new TextDecoder().decode(stdout), /^ended: /);
+    });
+  }
+}
