@@ -2,7 +2,8 @@
  * The `pre-exit` hook: deletes this step's Job, found by its `buildkite/job-id` label (no
  * state files), and this plugin's Jobs older than a day that have finished or outlived their
  * own deadline, listed by their metadata alone, a page at a time. Idempotent; a problem is
- * reported and never fails the build.
+ * reported and never fails the build. After a step that ran to its verdict the command hook
+ * has done both already (`run.ts`), and the pre-exit hook starts no program.
  *
  * @module
  */
@@ -94,12 +95,17 @@ async function deleteJob(api: Api, namespace: string, name: string): Promise<str
   }
 }
 
-/** Runs one part of the cleanup; a problem is reported, and the other parts still run. */
-async function part(output: Output, what: string, work: () => Promise<unknown>): Promise<void> {
+/**
+ * Runs one part of the cleanup; a problem is reported, and the other parts still run.
+ * Returns whether the part ran to its end.
+ */
+async function part(output: Output, what: string, work: () => Promise<unknown>): Promise<boolean> {
   try {
     await work();
+    return true;
   } catch (error) {
     await output.note(`could not clean up ${what}: ${(error as Error).message}`);
+    return false;
   }
 }
 
@@ -178,6 +184,22 @@ export async function deleteSelected(
   return deleted;
 }
 
+/**
+ * `jobs-cleanup-via-plugin`: deletes this plugin's Jobs in `namespace` older than a day that
+ * have ended, each said in the log. A problem is reported, never thrown; returns whether the
+ * sweep ran to its end (a Job it could not delete is said, and left to the next step's).
+ */
+export function deleteOldJobs(api: Api, output: Output, namespace: string): Promise<boolean> {
+  return part(output, "old Jobs", () =>
+    deleteSelected(api, output, {
+      namespace,
+      labelSelector: `${PLUGIN_LABEL}=${PLUGIN_LABEL_VALUE}`,
+      timeoutMs: 30_000,
+      pick: (jobs) => endedJobs(api, output, namespace, oldJobs(jobs, Date.now())),
+      naming: { kind: "old ", why: " (older than a day, and ended)" },
+    }));
+}
+
 /** Cleans up after a step; always returns 0. */
 export async function cleanup(env: Env): Promise<number> {
   const output = new Output();
@@ -201,16 +223,7 @@ export async function cleanup(env: Env): Promise<number> {
           naming: { kind: "", why: "" },
         }));
     }
-    if (options["jobs-cleanup-via-plugin"]) {
-      await part(output, "old Jobs", () =>
-        deleteSelected(client, output, {
-          namespace,
-          labelSelector: `${PLUGIN_LABEL}=${PLUGIN_LABEL_VALUE}`,
-          timeoutMs: 30_000,
-          pick: (jobs) => endedJobs(client, output, namespace, oldJobs(jobs, Date.now())),
-          naming: { kind: "old ", why: " (older than a day, and ended)" },
-        }));
-    }
+    if (options["jobs-cleanup-via-plugin"]) await deleteOldJobs(client, output, namespace);
   } catch (error) {
     await output.note(`cleanup skipped: ${(error as Error).message}`);
   } finally {

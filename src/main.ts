@@ -1,7 +1,7 @@
 /**
  * The plugin's one program. The hooks call it:
  *
- * - `run`: the `command` hook: render → submit → follow → verdict → cleanup on cancel.
+ * - `run`: the `command` hook: render → submit → follow → verdict → cleanup (on cancel too).
  * - `cleanup`: the `pre-exit` hook: delete this step's Job and old ones.
  * - `render [--output yaml|json]`: print the objects a step would create, without a cluster.
  * - `version`: print the version.

@@ -1,5 +1,5 @@
 /**
- * The `command` hook: configuration → manifest → submit → follow → verdict, and on
+ * The `command` hook: configuration → manifest → submit → follow → verdict → cleanup, and on
  * SIGTERM, SIGINT, SIGHUP or SIGQUIT (the agent's cancel), delete the Job and exit within
  * seconds.
  *
@@ -14,7 +14,7 @@ import { Api, ApiError } from "./kube/client.ts";
 import { loadClusterAccess, resolveNamespace } from "./kube/kubeconfig.ts";
 import { requireSidecarSupport } from "./kube/server_version.ts";
 import { paths, submit } from "./kube/submit.ts";
-import { deleteSelected } from "./cleanup.ts";
+import { deleteOldJobs, deleteSelected } from "./cleanup.ts";
 import { type Placement, renderStep } from "./render/mod.ts";
 import { JOB_ID_LABEL, labelValue } from "./render/names.ts";
 import { STEP_CONTAINER } from "./render/job.ts";
@@ -34,6 +34,12 @@ type SignalName = keyof typeof SIGNALS;
 const CANCEL_SUBMIT_WAIT_MS = 3000;
 /** How long the deletions on cancel may take in all. */
 const CANCEL_BUDGET_MS = 2500;
+
+/**
+ * Where the hook shim asks to be told that the pre-exit hook has nothing left to do: a file
+ * this program writes the job's id into (see `hooks/lib/program.bash`).
+ */
+export const CLEANED_UP_FILE_VARIABLE = "BUILDKITE_KUBERNETES_PLUGIN_CLEANED_UP_FILE";
 
 /**
  * The agent's own pod, whose placement `use-agent-node-affinity` copies, in `namespace`
@@ -142,6 +148,23 @@ async function deleteStepWithin(
   }
 }
 
+/**
+ * `jobs-cleanup-via-plugin`'s sweep of old Jobs, run while the step runs: its lines are held
+ * back, so as not to break into the step's log, for the caller to write after the verdict.
+ * Resolves, never rejects, with whether it ran to its end.
+ */
+async function sweepOldJobs(
+  api: Api,
+  namespace: string,
+): Promise<{ swept: boolean; lines: Uint8Array[] }> {
+  const lines: Uint8Array[] = [];
+  const held = new Output((bytes) => {
+    lines.push(bytes);
+    return Promise.resolve();
+  });
+  return { swept: await deleteOldJobs(api, held, namespace), lines };
+}
+
 /** What became of a Job's creation: the Job created, or the error that ended the attempts. */
 type Submission = { job: V1Job } | { error: Error };
 
@@ -201,6 +224,8 @@ class StepRun {
   #name: string | undefined;
   /** The current Job's creation; undefined before it, and between attempts. */
   #submission: Promise<Submission> | undefined;
+  /** The old Jobs' sweep, once the first Job is created, when the pre-exit hook may skip it. */
+  #sweep: ReturnType<typeof sweepOldJobs> | undefined;
 
   /** A run in `context`. */
   constructor(context: StepContext) {
@@ -221,15 +246,7 @@ class StepRun {
       const verdict = await this.#runJob(attempt, placement, owner);
       if (await this.#replaceLostJob(verdict, attempt)) continue;
       await this.#report(verdict);
-      if (verdict.stuck) {
-        // A Job that cannot finish the step would keep its pod waiting or running: remove it now.
-        const problems = await deleteStep(api, namespace, this.#name!, 10_000);
-        await output.note(
-          problems.length
-            ? `could not delete Job ${namespace}/${this.#name}: ${problems.join("; ")}`
-            : `deleted Job ${namespace}/${this.#name}`,
-        );
-      }
+      if (await this.#cleanUp(verdict.stuck)) await this.#tellShimCleanedUp();
       return verdict.exitStatus;
     }
   }
@@ -262,6 +279,9 @@ class StepRun {
     });
     this.#submission = creating.then((job) => ({ job }), (error) => ({ error }));
     const job = await creating;
+    if (this.#cleansUpForPreExit() && config.options["jobs-cleanup-via-plugin"]) {
+      this.#sweep ??= sweepOldJobs(api, namespace);
+    }
     const verdict = await followJob({
       api,
       namespace,
@@ -280,16 +300,73 @@ class StepRun {
     }).catch(async (error) => {
       // A step that cannot be followed must not be left running.
       if (!cancel.aborted) {
-        const problems = await deleteStepWithin(api, namespace, jobName, 10_000);
+        const [problems, sweep] = await Promise.all([
+          deleteStepWithin(api, namespace, jobName, 10_000),
+          this.#sweep,
+        ]);
         await output.note(
           problems.length
             ? `could not delete Job ${namespace}/${jobName}: ${problems.join("; ")}`
             : `deleted Job ${namespace}/${jobName}`,
         );
+        for (const line of sweep?.lines ?? []) await output.write(line);
       }
       throw error;
     });
     return { ...verdict, job };
+  }
+
+  /**
+   * Whether this hook does the pre-exit hook's cleanup after the verdict: with
+   * `job-cleanup-after-finished-via-plugin`, as the pre-exit hook would. Without it, the
+   * pre-exit hook still starts and does what its options say, as before.
+   */
+  #cleansUpForPreExit(): boolean {
+    return this.#context.config.options["job-cleanup-after-finished-via-plugin"];
+  }
+
+  /**
+   * After the verdict: deletes the Job and its Secret together, a stuck Job always (it would
+   * keep its pod waiting or running), a finished one when this hook cleans up for the
+   * pre-exit hook, and waits for the old Jobs' sweep. Returns whether the pre-exit hook has
+   * nothing left to do. A finished Job's deletion is said only when it fails, and then left
+   * to the pre-exit hook; the pre-exit hook says that this one cleaned up.
+   */
+  async #cleanUp(stuck: boolean): Promise<boolean> {
+    const { api, namespace, output } = this.#context;
+    const name = this.#name!;
+    const cleansUp = this.#cleansUpForPreExit();
+    const [problems, sweep] = await Promise.all([
+      stuck || cleansUp ? deleteStep(api, namespace, name, 10_000) : undefined,
+      this.#sweep,
+    ]);
+    if (problems?.length) {
+      const later = cleansUp ? "; the pre-exit hook tries again" : "";
+      await output.note(
+        `could not delete Job ${namespace}/${name}: ${problems.join("; ")}${later}`,
+      );
+    } else if (stuck) {
+      await output.note(`deleted Job ${namespace}/${name}`);
+    }
+    for (const line of sweep?.lines ?? []) await output.write(line);
+    const swept = sweep?.swept ?? !this.#context.config.options["jobs-cleanup-via-plugin"];
+    return cleansUp && problems?.length === 0 && swept;
+  }
+
+  /**
+   * Tells the hook shim that the pre-exit hook has nothing left to do, by writing the job's id
+   * into the file it named, so that the pre-exit hook starts no program. Not being able to
+   * costs only that start.
+   */
+  async #tellShimCleanedUp(): Promise<void> {
+    const { config, debug, env } = this.#context;
+    const path = env[CLEANED_UP_FILE_VARIABLE];
+    if (!path) return;
+    try {
+      await Deno.writeTextFile(path, config.step.jobId);
+    } catch (error) {
+      debug?.(`cannot tell the hook shim the step is cleaned up: ${(error as Error).message}`);
+    }
   }
 
   /** Writes the verdict's summary and diagnosis (with the recent Events), and annotates the build. */

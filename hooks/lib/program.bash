@@ -32,9 +32,12 @@ kubernetes_plugin_hook_exports() {
   printf '%s' "${names[*]}"
 }
 
-# kubernetes_plugin_run SUBCOMMAND: runs the program; returns its exit status.
+# kubernetes_plugin_run SUBCOMMAND: runs the program; returns its exit status. After `run`,
+# exports BUILDKITE_KUBERNETES_PLUGIN_CLEANED_UP=<this job's id> when the program has left
+# nothing for the pre-exit hook to clean up (it writes the job's id into a file named here);
+# the agent carries it to the job's later hooks, and only those of this job have this id.
 kubernetes_plugin_run() {
-  local plugin_dir program status
+  local plugin_dir program status cleaned_up_file="" cleaned_up=""
   plugin_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
   local -a command
   if [[ -n "${BUILDKITE_KUBERNETES_PLUGIN_PROGRAM:-}" ]]; then
@@ -53,13 +56,27 @@ kubernetes_plugin_run() {
   fi
   local exports
   exports="$(kubernetes_plugin_hook_exports)"
+  # In /tmp, where the compiled program may write (deno.json's compile task). Without the
+  # file, the pre-exit hook cleans up as it always did.
+  if [[ "$1" == run ]]; then
+    unset BUILDKITE_KUBERNETES_PLUGIN_CLEANED_UP
+    cleaned_up_file="$(mktemp /tmp/kubernetes-buildkite-plugin.XXXXXXXXXX 2>/dev/null)" || cleaned_up_file=""
+  fi
   # The agent cancels by signalling the whole process group with its cancel-signal, one of
   # the four its bootstrap forwards: the program handles it (deletes the Job); this shell
   # only waits for it, so its status and last words arrive. Bash ignores QUIT by itself.
   trap ':' TERM INT HUP
   # Given to the program alone: an export here would reach the job's later hooks.
-  BUILDKITE_KUBERNETES_PLUGIN_HOOK_EXPORTS="${exports}" "${command[@]}" "$@"
+  BUILDKITE_KUBERNETES_PLUGIN_HOOK_EXPORTS="${exports}" \
+    BUILDKITE_KUBERNETES_PLUGIN_CLEANED_UP_FILE="${cleaned_up_file}" "${command[@]}" "$@"
   status=$?
   trap - TERM INT HUP
+  if [[ -n "${cleaned_up_file}" ]]; then
+    IFS= read -r cleaned_up <"${cleaned_up_file}" || :
+    rm -f "${cleaned_up_file}"
+    if [[ -n "${BUILDKITE_JOB_ID:-}" && "${cleaned_up}" == "${BUILDKITE_JOB_ID}" ]]; then
+      export BUILDKITE_KUBERNETES_PLUGIN_CLEANED_UP="${cleaned_up}"
+    fi
+  fi
   return "${status}"
 }

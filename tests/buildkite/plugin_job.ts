@@ -72,7 +72,8 @@ export async function sampleRepository(parent: string): Promise<string> {
 
 /**
  * The program the hooks run: production's is the compiled one in the agent image; here,
- * this checkout's source, with exactly the permissions `deno task compile` gives.
+ * this checkout's source, with exactly the permissions `deno task compile` gives. Each start
+ * is recorded, by its subcommand, in `program-runs` beside it.
  */
 async function programShim(dir: string): Promise<string> {
   const denoJson = JSON.parse(await Deno.readTextFile(`${REPOSITORY_ROOT}/deno.json`));
@@ -81,7 +82,8 @@ async function programShim(dir: string): Promise<string> {
   const program = `${dir}/kubernetes-buildkite-plugin-program`;
   await Deno.writeTextFile(
     program,
-    `#!/bin/sh\nexec "${Deno.execPath()}" run --quiet ${permissions.join(" ")} ` +
+    `#!/bin/sh\necho "$1" >>"${dir}/program-runs"\n` +
+      `exec "${Deno.execPath()}" run --quiet ${permissions.join(" ")} ` +
       `"${REPOSITORY_ROOT}/src/main.ts" "$@"\n`,
     { mode: 0o755 },
   );
@@ -145,6 +147,12 @@ export class PluginJob implements AsyncDisposable {
   /** The job's log as the stand-in stored it. */
   log(): string {
     return this.api.log(this.id);
+  }
+
+  /** The subcommands the job's hooks started the program with, in order. */
+  async programRuns(): Promise<string[]> {
+    const runs = await Deno.readTextFile(`${this.workDir}/program-runs`).catch(() => "");
+    return runs.split("\n").filter(Boolean);
   }
 
   /** Stops the agent, the stand-in, and removes the scratch directory. */

@@ -2,7 +2,9 @@
  * A whole Buildkite job through the real agent: the pod checks the repository out, the
  * step's command calls `annotate`, `meta-data` and `artifact upload` with the job token from
  * the per-step Secret (the stand-in refuses a wrong one), the step's `artifact_paths` are
- * uploaded after it, the job finishes with exit status 0, and pre-exit leaves no Job behind.
+ * uploaded after it, the job finishes with exit status 0, and no Job is left behind: the
+ * command hook deleted it, and told the pre-exit hook so (the agent carries the variable it
+ * exported), which then starts no program.
  */
 import assert from "node:assert/strict";
 import { freshNamespace } from "../cluster/testing.ts";
@@ -34,9 +36,10 @@ Deno.test("a job succeeds: checkout, annotation, meta-data and artifact from the
     "git clone",
     "+++ :kubernetes: alpine:3\n# A repository checked out inside a Kubernetes pod\n",
     "Artifact uploads completed successfully",
-    "~~~ :kubernetes: Cleanup",
-    "kubernetes plugin: deleted Job",
+    "kubernetes plugin: the command hook has cleaned up already\n",
   ]);
+  assert.equal(job.log().includes(":kubernetes: Cleanup"), false, job.log());
+  assert.deepEqual(await job.programRuns(), ["run"]);
   assert.deepEqual(
     job.api.annotations(job.id).map(({ context, style, body }) => ({ context, style, body })),
     [{ context: "pod", style: "info", body: "from the pod" }],

@@ -47,7 +47,13 @@ Deno.test("the step's pod gets the agent pod's nodeSelector, tolerations and aff
 
   const result = await runStep({
     namespace: ns,
-    plugin: { image: "alpine:3", "init-image": "", "use-agent-node-affinity": true },
+    plugin: {
+      image: "alpine:3",
+      "init-image": "",
+      "use-agent-node-affinity": true,
+      // Kept after the step, so that its pod is read here.
+      "job-cleanup-after-finished-via-plugin": false,
+    },
     command: "echo placed like the agent",
     env: { POD_NAME: "agent", POD_NAMESPACE: ns },
   });

@@ -37,7 +37,13 @@ Deno.test("the Job and its redacted Secret are printed before they are created",
   const ns = namespace.name;
   const result = await runStep({
     namespace: ns,
-    plugin: { image: "alpine:3", "init-image": "", "print-resulting-job-spec": true },
+    plugin: {
+      image: "alpine:3",
+      "init-image": "",
+      "print-resulting-job-spec": true,
+      // Kept after the step, to be compared with what was printed.
+      "job-cleanup-after-finished-via-plugin": false,
+    },
     command: "echo hello",
     env: SECRETS,
   });

@@ -16,6 +16,8 @@ Deno.test("labels and annotations of metadata are on the Job and its pod", async
     plugin: {
       image: "alpine:3",
       "init-image": "",
+      // Kept after the step, to be read here.
+      "job-cleanup-after-finished-via-plugin": false,
       metadata: {
         labels: { team: "ci", "example.com/cost-centre": "a-1_b.2" },
         annotations: { "example.com/owner": owner },

@@ -9,6 +9,8 @@ import { freshNamespace, testCluster } from "../cluster/testing.ts";
 import { runStep } from "./step_runner.ts";
 
 const SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict";
+/** Keeps the step's Job and pods after it, so that they are read here. */
+const KEEP = { "job-cleanup-after-finished-via-plugin": false };
 
 async function podAnnotations(namespace: string, jobId: string): Promise<(string | undefined)[]> {
   const pods = await testCluster().api.get<KubeList<Pod>>(
@@ -21,7 +23,7 @@ Deno.test('every pod of a step, a retried one too, is safe-to-evict "false" by d
   await using namespace = await freshNamespace();
   const result = await runStep({
     namespace: namespace.name,
-    plugin: { image: "alpine:3", "init-image": "", "job-backoff-limit": 1 },
+    plugin: { image: "alpine:3", "init-image": "", "job-backoff-limit": 1, ...KEEP },
     command: "exit 3",
   });
   assert.equal(result.status, 3, result.stdout + result.stderr);
@@ -32,7 +34,7 @@ Deno.test('the agent-wide safe-to-evict: true makes the pod "true"', async () =>
   await using namespace = await freshNamespace();
   const result = await runStep({
     namespace: namespace.name,
-    plugin: { image: "alpine:3", "init-image": "" },
+    plugin: { image: "alpine:3", "init-image": "", ...KEEP },
     command: "true",
     env: { BUILDKITE_PLUGIN_KUBERNETES_SAFE_TO_EVICT: "true" },
   });

@@ -131,3 +131,93 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
     jobId,
   };
 }
+
+/** What a hook did, run as the agent runs it. */
+export interface HookResult {
+  /** The hook's exit status; 137 when its process group was killed. */
+  status: number;
+  /** Its standard output and error (the build log). */
+  output: string;
+  /** The variables it exported or changed: the agent carries them to the job's later hooks. */
+  exported: Record<string, string>;
+  /** The subcommands the hook started the program with, in order. */
+  programRuns: string[];
+}
+
+/** How to run a hook: a step's, and when to kill the hook as the agent does after its grace. */
+export interface HookOptions extends Omit<StepOptions, "signal" | "subcommand"> {
+  /** The Buildkite job id, the same for each of the job's hooks. */
+  jobId: string;
+  /** SIGKILLs the hook's whole process group once its output matches. */
+  killWhen?: RegExp;
+}
+
+const HOOKS = fileURLToPath(new URL("../../hooks/", import.meta.url));
+
+/**
+ * Runs this checkout's `hooks/<hook>` as the agent does: sourced by bash in a process group
+ * of its own, its environment dumped after it to find what it exported. The program it starts
+ * is this checkout's source with the compiled permissions, each start recorded.
+ */
+export async function runHook(
+  hook: "command" | "pre-exit",
+  options: HookOptions,
+): Promise<HookResult> {
+  const dir = await Deno.makeTempDir({ prefix: "kbk-hook-" });
+  try {
+    const program = `${dir}/program`;
+    await Deno.writeTextFile(
+      program,
+      `#!/bin/sh\necho "$1" >>"${dir}/runs"\n` +
+        `exec "${Deno.execPath()}" run --quiet ${compiledPermissions().join(" ")} "${MAIN}" "$@"\n`,
+      { mode: 0o755 },
+    );
+    const env = {
+      ...jobEnvironment(options, options.jobId),
+      BUILDKITE_KUBERNETES_PLUGIN_PROGRAM: program,
+    };
+    const child = new Deno.Command("/bin/bash", {
+      args: [
+        "-c",
+        '. "$1"; status=$?; env -0 >"$2"; exit "${status}"',
+        "hook",
+        HOOKS + hook,
+        `${dir}/env`,
+      ],
+      env,
+      clearEnv: true,
+      detached: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let output = "";
+    let killWhen = options.killWhen;
+    const decoder = new TextDecoder();
+    const read = async (stream: ReadableStream<Uint8Array>) => {
+      for await (const chunk of stream) {
+        output += decoder.decode(chunk, { stream: true });
+        options.onOutput?.(output);
+        if (killWhen?.test(output)) {
+          killWhen = undefined;
+          Deno.kill(-child.pid, "SIGKILL");
+        }
+      }
+    };
+    await Promise.all([read(child.stdout), read(child.stderr)]);
+    const { code } = await child.status;
+    const after = await Deno.readTextFile(`${dir}/env`).catch(() => "");
+    const exported = Object.fromEntries(
+      after.split("\0").filter(Boolean).map((entry) => [
+        entry.slice(0, entry.indexOf("=")),
+        entry.slice(entry.indexOf("=") + 1),
+      ]).filter(([name, value]) =>
+        (env as Record<string, string>)[name] !== value &&
+        !["_", "PWD", "SHLVL", "OLDPWD"].includes(name)
+      ),
+    );
+    const runs = await Deno.readTextFile(`${dir}/runs`).catch(() => "");
+    return { status: code, output, exported, programRuns: runs.split("\n").filter(Boolean) };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

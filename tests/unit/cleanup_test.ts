@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { V1Job } from "@kubernetes/client-node";
 import {
+  deleteOldJobs,
   deleteSelected,
   hasEnded,
   LIST_PAGE_SIZE,
@@ -81,6 +82,28 @@ Deno.test("pre-exit finds old Jobs from their metadata alone, a page at a time, 
     log,
     ["a", "c", "d"].map((name) => `kubernetes plugin: deleted Job ci/${name} (older than a day)\n`),
   );
+});
+
+Deno.test("the old Jobs' sweep says whether it ran to its end, a problem said, never thrown", async () => {
+  const log: string[] = [];
+  const output = new Output((bytes) => {
+    log.push(new TextDecoder().decode(bytes));
+    return Promise.resolve();
+  });
+  const answering = (list: () => Promise<unknown>) =>
+    ({
+      request: (method: string) => method === "GET" ? list() : Promise.resolve({}),
+    }) as unknown as Api;
+  assert.equal(
+    await deleteOldJobs(answering(() => Promise.resolve({ items: null })), output, "ci"),
+    true,
+  );
+  assert.deepEqual(log, []);
+  assert.equal(
+    await deleteOldJobs(answering(() => Promise.reject(new Error("no answer"))), output, "ci"),
+    false,
+  );
+  assert.deepEqual(log, ["kubernetes plugin: could not clean up old Jobs: no answer\n"]);
 });
 
 const ended: [string, V1Job, boolean][] = [

@@ -4,7 +4,15 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -153,3 +161,73 @@ for (
     });
   });
 }
+
+/**
+ * A program that says how it was called and, for `run`, writes `writes` into the file the
+ * shim named (where the real one writes the job's id once nothing is left to clean up).
+ */
+function reportingProgram(path: string, writes: string): void {
+  writeFileSync(
+    path,
+    `#!/bin/sh\necho "program $* file:\${BUILDKITE_KUBERNETES_PLUGIN_CLEANED_UP_FILE:-none}"\n` +
+      `if [ "$1" = run ] && [ -n "$BUILDKITE_KUBERNETES_PLUGIN_CLEANED_UP_FILE" ]; then\n` +
+      `  printf '%s' '${writes}' >"$BUILDKITE_KUBERNETES_PLUGIN_CLEANED_UP_FILE"\nfi\n`,
+    { mode: 0o755 },
+  );
+}
+
+/** The command hook, then the pre-exit hook, in one shell: what the first exported reaches the second. */
+function commandThenPreExit(plugin: string, env: Record<string, string>) {
+  const script = [
+    `. "${plugin}/hooks/command"`,
+    'echo "exported: ${BUILDKITE_KUBERNETES_PLUGIN_CLEANED_UP-none}' +
+    ' file: ${BUILDKITE_KUBERNETES_PLUGIN_CLEANED_UP_FILE-none}"',
+    `. "${plugin}/hooks/pre-exit"`,
+  ].join("\n");
+  const result = spawnSync("/bin/bash", ["-c", script], { env, encoding: "utf8" });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const JOB_ID = "01890000-0000-0000-0000-000000000001";
+const cleanedUp: [string, { writes: string; env?: Record<string, string> }, boolean][] = [
+  ["run names this job: exported, and pre-exit starts no program", { writes: JOB_ID }, true],
+  ["run names another job: nothing exported, pre-exit cleans up", { writes: "another" }, false],
+  ["run writes nothing (a failed delete, a cancel): pre-exit cleans up", { writes: "" }, false],
+  ["a value from elsewhere is not kept when run writes nothing", {
+    writes: "",
+    env: { BUILDKITE_KUBERNETES_PLUGIN_CLEANED_UP: JOB_ID },
+  }, false],
+];
+for (const [name, { writes, env }, skipped] of cleanedUp) {
+  Deno.test(`hooks: ${name}`, () => {
+    using box = sandbox();
+    const { plugin, bin } = box;
+    for (const tool of ["mktemp", "rm"]) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
+    reportingProgram(join(bin, "kubernetes-buildkite-plugin"), writes);
+    const result = commandThenPreExit(plugin, { PATH: bin, BUILDKITE_JOB_ID: JOB_ID, ...env });
+    const [ran, exported, ...preExit] = result.stdout.split("\n");
+    const file = /^program run file:(\/tmp\/kubernetes-buildkite-plugin\.\w{10})$/.exec(ran)?.[1];
+    assert.ok(file, result.stdout + result.stderr);
+    assert.equal(existsSync(file), false, "the shim removes its file");
+    assert.equal(exported, `exported: ${skipped ? JOB_ID : "none"} file: none`);
+    assert.deepEqual(
+      preExit,
+      skipped
+        ? ["kubernetes plugin: the command hook has cleaned up already", ""]
+        : ["program cleanup file:none", ""],
+    );
+    assert.deepEqual([result.status, result.stderr], [0, ""]);
+  });
+}
+
+Deno.test("hooks: pre-exit alone starts no program only for the job its variable names", () => {
+  using box = sandbox();
+  const { plugin, bin } = box;
+  fakeProgram(join(bin, "kubernetes-buildkite-plugin"), "program", 0);
+  const env = { PATH: bin, BUILDKITE_JOB_ID: JOB_ID };
+  const preExit = (cleaned: string) =>
+    runHook(plugin, "pre-exit", { ...env, BUILDKITE_KUBERNETES_PLUGIN_CLEANED_UP: cleaned }).stdout;
+  assert.equal(preExit(JOB_ID), "kubernetes plugin: the command hook has cleaned up already\n");
+  assert.equal(preExit("01890000-0000-0000-0000-000000000002"), "program cleanup\n");
+  assert.equal(runHook(plugin, "pre-exit", { PATH: bin }).stdout, "program cleanup\n");
+});
