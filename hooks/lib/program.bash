@@ -56,11 +56,15 @@ kubernetes_plugin_run() {
   fi
   local exports
   exports="$(kubernetes_plugin_hook_exports)"
-  # In /tmp, where the compiled program may write (deno.json's compile task). Without the
-  # file, the pre-exit hook cleans up as it always did.
+  # In a directory of this user's alone, the one place the compiled program may write
+  # (deno.json's compile task). Without the file, the pre-exit hook cleans up as it always did.
   if [[ "$1" == run ]]; then
     unset BUILDKITE_KUBERNETES_PLUGIN_CLEANED_UP
-    cleaned_up_file="$(mktemp /tmp/kubernetes-buildkite-plugin.XXXXXXXXXX 2>/dev/null)" || cleaned_up_file=""
+    local dir=/tmp/kubernetes-buildkite-plugin
+    { [[ -d "${dir}" ]] || mkdir -m 0700 "${dir}" 2>/dev/null; }
+    if [[ -d "${dir}" && -O "${dir}" && ! -L "${dir}" ]]; then
+      cleaned_up_file="$(mktemp "${dir}/cleaned-up.XXXXXXXXXX" 2>/dev/null)" || cleaned_up_file=""
+    fi
   fi
   # The agent cancels by signalling the whole process group with its cancel-signal, one of
   # the four its bootstrap forwards: the program handles it (deletes the Job); this shell

@@ -189,6 +189,9 @@ function commandThenPreExit(plugin: string, env: Record<string, string>) {
 }
 
 const JOB_ID = "01890000-0000-0000-0000-000000000001";
+
+/** What the shim runs to make its file, besides bash. */
+const SHIM_TOOLS = ["mkdir", "mktemp", "rm"];
 const cleanedUp: [string, { writes: string; env?: Record<string, string> }, boolean][] = [
   ["run names this job: exported, and pre-exit starts no program", { writes: JOB_ID }, true],
   ["run names another job: nothing exported, pre-exit cleans up", { writes: "another" }, false],
@@ -202,11 +205,12 @@ for (const [name, { writes, env }, skipped] of cleanedUp) {
   Deno.test(`hooks: ${name}`, () => {
     using box = sandbox();
     const { plugin, bin } = box;
-    for (const tool of ["mktemp", "rm"]) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
+    for (const tool of SHIM_TOOLS) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
     reportingProgram(join(bin, "kubernetes-buildkite-plugin"), writes);
     const result = commandThenPreExit(plugin, { PATH: bin, BUILDKITE_JOB_ID: JOB_ID, ...env });
     const [ran, exported, ...preExit] = result.stdout.split("\n");
-    const file = /^program run file:(\/tmp\/kubernetes-buildkite-plugin\.\w{10})$/.exec(ran)?.[1];
+    const file = /^program run file:(\/tmp\/kubernetes-buildkite-plugin\/cleaned-up\.\w{10})$/
+      .exec(ran)?.[1];
     assert.ok(file, result.stdout + result.stderr);
     assert.equal(existsSync(file), false, "the shim removes its file");
     assert.equal(exported, `exported: ${skipped ? JOB_ID : "none"} file: none`);
@@ -219,6 +223,38 @@ for (const [name, { writes, env }, skipped] of cleanedUp) {
     assert.deepEqual([result.status, result.stderr], [0, ""]);
   });
 }
+
+Deno.test("hooks: a file directory owned by another user is not used: pre-exit cleans up", () => {
+  using box = sandbox();
+  const { plugin, bin } = box;
+  for (const tool of SHIM_TOOLS) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
+  reportingProgram(join(bin, "kubernetes-buildkite-plugin"), JOB_ID);
+  const script = [
+    `. "${plugin}/hooks/command"`,
+    'echo "exported: ${BUILDKITE_KUBERNETES_PLUGIN_CLEANED_UP-none}"',
+    `. "${plugin}/hooks/pre-exit"`,
+  ].join("\n");
+  // In a mount namespace of its own, the directory is another user's (nobody's) for this
+  // shell alone: the machine's own directory is left as it is.
+  const setup = [
+    "set -e",
+    'theirs="$(mktemp -d)"',
+    'chown nobody "${theirs}"',
+    "mkdir -p /tmp/kubernetes-buildkite-plugin",
+    'mount --bind "${theirs}" /tmp/kubernetes-buildkite-plugin',
+    'exec /bin/bash -c "$0"',
+  ].join("\n");
+  const result = spawnSync(
+    "unshare",
+    ["--mount", "--propagation", "private", "/bin/bash", "-c", setup, script],
+    { env: { PATH: `${bin}:/usr/bin:/bin`, BUILDKITE_JOB_ID: JOB_ID }, encoding: "utf8" },
+  );
+  assert.equal(
+    result.stdout,
+    "program run file:none\nexported: none\nprogram cleanup file:none\n",
+    result.stderr,
+  );
+});
 
 Deno.test("hooks: pre-exit alone starts no program only for the job its variable names", () => {
   using box = sandbox();
