@@ -84,6 +84,41 @@ async function shebang(hookPath: string): Promise<string> {
   return first.startsWith("#!") ? first : "#!/bin/bash";
 }
 
+/**
+ * Where a wrapper writes the environment its hook left (NUL-separated `NAME=value`), for the
+ * job's later hooks: the agent carries what a hook exported to them (it dumps the environment
+ * after each hook), and this plugin's command hook exports that the pre-exit hook has nothing
+ * left to do.
+ */
+export const EXPORTS_FILE_VARIABLE = "BENCH_HOOK_EXPORTS_FILE";
+
+/** What the wrapper itself and its shell set: not carried to later hooks. */
+const NOT_CARRIED = /^(BUILDKITE_HOOK_|BENCH_HOOK_|PWD$|OLDPWD$|SHLVL$|_$)/;
+
+/**
+ * The variables a hook exported or changed, from the file its wrapper wrote (none when it
+ * wrote none), against the environment it started with.
+ */
+export async function hookExports(
+  before: Record<string, string>,
+  file: string,
+): Promise<Record<string, string>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch {
+    return {};
+  }
+  const exported: Record<string, string> = {};
+  for (const entry of text.split("\0")) {
+    const equals = entry.indexOf("=");
+    if (equals <= 0) continue;
+    const [name, value] = [entry.slice(0, equals), entry.slice(equals + 1)];
+    if (!NOT_CARRIED.test(name) && before[name] !== value) exported[name] = value;
+  }
+  return exported;
+}
+
 /** Writes the agent-style wrapper of a plugin's hook into `dir`; returns its path. */
 export async function writeHookWrapper(
   dir: string,
@@ -99,6 +134,10 @@ export async function writeHookWrapper(
       `. "${hookPath}"`,
       "export BUILDKITE_HOOK_EXIT_STATUS=$?",
       'export BUILDKITE_HOOK_WORKING_DIR="${PWD}"',
+      // Builtins alone: the dump costs the measured hook no process of its own.
+      `if [ -n "\${${EXPORTS_FILE_VARIABLE}:-}" ]; then`,
+      `  for name in $(compgen -e); do printf '%s=%s\\0' "$name" "\${!name}"; done >"\${${EXPORTS_FILE_VARIABLE}}"`,
+      "fi",
       "exit $BUILDKITE_HOOK_EXIT_STATUS",
       "",
     ].join("\n"),

@@ -37,6 +37,8 @@ import {
 } from "./bench_cluster.ts";
 import { hookEnvironment, writeJobEnvironmentFiles } from "./hook_env.ts";
 import {
+  EXPORTS_FILE_VARIABLE,
+  hookExports,
   type HookName,
   type HookRun,
   type PluginName,
@@ -303,13 +305,22 @@ async function runStep(
     kubeconfig: options.kubeconfig,
   });
   const limitMs = hookLimitMs(step);
-  const command = await runMeasuredHook(context, plugin, "command", env, {
-    group: options.group,
-    limitMs,
-    onOutput: options.onOutput,
-  });
+  const exportsFile = `${context.workDir}/${jobId}.exports`;
+  const command = await runMeasuredHook(
+    context,
+    plugin,
+    "command",
+    { ...env, [EXPORTS_FILE_VARIABLE]: exportsFile },
+    { group: options.group, limitMs, onOutput: options.onOutput },
+  );
+  // As the agent does, the pre-exit hook gets what the command hook exported.
+  const preExitEnv = { ...env, ...await hookExports(env, exportsFile) };
+  await Deno.remove(exportsFile).catch(() => {});
   const preExit = options.preExit
-    ? await runMeasuredHook(context, plugin, "pre-exit", env, { group: options.group, limitMs })
+    ? await runMeasuredHook(context, plugin, "pre-exit", preExitEnv, {
+      group: options.group,
+      limitMs,
+    })
     : undefined;
   const output = command.run.output;
   const fidelity = checkNumberedLines(output, step.lines);
