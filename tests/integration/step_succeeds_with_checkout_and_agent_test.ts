@@ -17,7 +17,12 @@ Deno.test("a step succeeds: checkout, command with the agent and its token, exit
   const result = await runStep({
     namespace: namespace.name,
     // In the host's network, where the git server (and the agent API) listen on 127.0.0.1.
-    plugin: { image: "alpine:3", "pod-spec-patch": HOST_NETWORK },
+    // The Job is kept after the step, so that it can be searched for the token below.
+    plugin: {
+      image: "alpine:3",
+      "pod-spec-patch": HOST_NETWORK,
+      "job-cleanup-after-finished-via-plugin": false,
+    },
     command: [
       "pwd",
       "cat README.md",
