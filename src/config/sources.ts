@@ -8,6 +8,7 @@
 import { UserError } from "../exit_status.ts";
 import { OPTION_NAMES, type OptionName, optionsJsonSchema } from "./schema.ts";
 import { envKey, FLAT_PREFIX, stepConfiguration } from "./step_configuration.ts";
+import { loadYamlReader, type YamlReader } from "../yaml_reader.ts";
 
 export {
   envKey,
@@ -69,7 +70,7 @@ function optionKinds(): Map<OptionName, OptionKind> {
 let kindsCache: Map<OptionName, OptionKind> | undefined;
 
 /** The YAML reader, loaded by {@link loadValueReader} only when a value is not JSON. */
-let parseYaml: ((text: string) => unknown) | undefined;
+let parseYaml: YamlReader | undefined;
 
 /** An object option's flattened value: JSON, else YAML (JSON is YAML, read faster). */
 function parseObjectValue(raw: string): unknown {
@@ -108,7 +109,7 @@ export async function loadValueReader(env: Record<string, string | undefined>): 
       return true;
     }
   });
-  if (yamlNeeded) parseYaml = (await import("yaml")).parse;
+  if (yamlNeeded) parseYaml = await loadYamlReader();
 }
 
 function typedFlatValue(kind: OptionKind, raw: string, variable: string): unknown {

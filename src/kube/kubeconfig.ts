@@ -11,6 +11,7 @@
  */
 import { UserError } from "../exit_status.ts";
 import { directoryOf, fromBase64, normalizePath, toBase64 } from "../text.ts";
+import { loadYamlReader, type YamlReader } from "../yaml_reader.ts";
 
 /** The pod's service account files, when the program runs in a pod. */
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -64,7 +65,7 @@ function readText(path: string, what: string): string {
 }
 
 /** The YAML reader, loaded only when a kubeconfig file is read (a pod's access needs none). */
-let parseYaml: ((text: string) => unknown) | undefined;
+let parseYaml: YamlReader | undefined;
 
 function parseKubeconfig(path: string): KubeconfigFile {
   let parsed: Record<string, unknown>;
@@ -333,7 +334,7 @@ export async function loadClusterAccess(
 ): Promise<ClusterAccess> {
   const serviceAccountDir = options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
   const fromKubeconfig = async (paths: string[], source: ConfigSource) => {
-    parseYaml ??= (await import("yaml")).parse;
+    parseYaml ??= await loadYamlReader();
     return fromKubeconfigFiles(paths, source);
   };
   try {

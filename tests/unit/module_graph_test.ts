@@ -67,6 +67,7 @@ Deno.test("cleanup loads no option schema, no YAML, no manifest, no follow loop 
     "src/report.ts",
     "src/text.ts",
     "src/version.ts",
+    "src/yaml_reader.ts",
   ]);
 });
 
@@ -78,7 +79,7 @@ Deno.test("run loads no node: module (the first one costs a hook process several
 Deno.test("run loads no YAML library (only a kubeconfig file or a YAML value loads it) and no jsonnet", async () => {
   const modules = await staticImports("src/run.ts");
   assert.deepEqual(
-    modules.filter((module) => /node_modules\/(yaml|@arakoodev)\//.test(module)),
+    modules.filter((module) => /node_modules\/(yaml|js-yaml|@arakoodev)\//.test(module)),
     [],
   );
   assert.ok(modules.includes("src/follow/mod.ts"), modules.join("\n"));

@@ -1,0 +1,1 @@
+import "./src/cleanup.ts"; await import("yaml");
