@@ -61,7 +61,7 @@ Deno.test("the API server unreachable at submit: retried with backoff until it a
     assert.equal(result.status, 0, result.stdout + result.stderr);
     assert.match(
       result.stdout,
-      /kubernetes plugin: creating Job scenario-1-[0-9a-f]{10} failed \(.*ECONNREFUSED.*\); retrying in 0\.3s\n/,
+      /kubernetes plugin: creating Job scenario-1-[0-9a-f]{10} failed \(.*Connection refused.*\); retrying in 0\.3s\n/,
     );
     assert.match(result.stdout, /\+\+\+ :kubernetes: alpine:3\nmade it\n/);
   } finally {

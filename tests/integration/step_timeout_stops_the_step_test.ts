@@ -22,6 +22,8 @@ Deno.test("a step over its timeout is stopped after 60 s with 143 and the timeou
       image: "alpine:3",
       "init-image": "",
       "pod-spec-patch": { terminationGracePeriodSeconds: 5 },
+      // The Job is kept after the step, to read its Failed condition below.
+      "job-cleanup-after-finished-via-plugin": false,
     },
     command: "echo started\nsleep 300\necho finished",
     env: { BUILDKITE_TIMEOUT: "1" },

@@ -1,0 +1,1 @@
+import { z } from "zod"; z.object({a: z.string()}).parse({a:"x"});
