@@ -1,1 +1,2 @@
-import "./src/cleanup.ts"; await import("yaml");
+import "./src/cleanup.ts";
+await import("yaml");

@@ -1,1 +1,2 @@
-import { z } from "zod"; z.object({a: z.string()}).parse({a:"x"});
+import { z } from "zod";
+z.object({ a: z.string() }).parse({ a: "x" });

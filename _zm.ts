@@ -1,1 +1,2 @@
-import * as z from "zod/mini"; z.object({a: z.string()}).parse({a:"x"});
+import * as z from "zod/mini";
+z.object({ a: z.string() }).parse({ a: "x" });

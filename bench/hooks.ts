@@ -9,6 +9,7 @@
  */
 
 import { REPOSITORY_ROOT } from "../tests/cluster/binaries.ts";
+import { compiledRunFlags } from "../tests/integration/step_runner.ts";
 import type { MeasuredGroup } from "./measured_group.ts";
 
 /** Which plugin. */
@@ -29,14 +30,16 @@ export interface PluginUnderTest {
 
 /**
  * This plugin, run from source: `BUILDKITE_KUBERNETES_PLUGIN_PROGRAM` points at a script
- * that runs `deno run src/main.ts` with the Deno running the benchmark. (The compiled
- * binary the agent image carries needs `deno compile`, which downloads a runtime.)
+ * that runs `deno run src/main.ts` with the Deno running the benchmark, and the permissions
+ * and V8 flags of the compiled program. (The compiled binary the agent image carries needs
+ * `deno compile`, which downloads a runtime.)
  */
 export async function ourPlugin(workDir: string): Promise<PluginUnderTest> {
   const program = `${workDir}/kubernetes-buildkite-plugin`;
+  const flags = compiledRunFlags().join(" ");
   await Deno.writeTextFile(
     program,
-    `#!/bin/sh\nexec "${Deno.execPath()}" run --quiet --allow-all "${REPOSITORY_ROOT}/src/main.ts" "$@"\n`,
+    `#!/bin/sh\nexec "${Deno.execPath()}" run --quiet ${flags} "${REPOSITORY_ROOT}/src/main.ts" "$@"\n`,
     { mode: 0o755 },
   );
   return {

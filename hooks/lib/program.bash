@@ -45,9 +45,9 @@ kubernetes_plugin_run() {
   elif program="$(command -v kubernetes-buildkite-plugin)"; then
     command=("${program}")
   elif [[ -x "${plugin_dir}/node_modules/.bin/deno" ]]; then
-    command=("${plugin_dir}/node_modules/.bin/deno" run --quiet --allow-all "${plugin_dir}/src/main.ts")
+    command=("${plugin_dir}/node_modules/.bin/deno" run --quiet --allow-all --v8-flags=--max-semi-space-size=1 "${plugin_dir}/src/main.ts")
   elif program="$(command -v deno)"; then
-    command=("${program}" run --quiet --allow-all --node-modules-dir=auto "${plugin_dir}/src/main.ts")
+    command=("${program}" run --quiet --allow-all --v8-flags=--max-semi-space-size=1 --node-modules-dir=auto "${plugin_dir}/src/main.ts")
   else
     echo "kubernetes plugin: cannot find its program. Use the agent image (quay.io/muhlba91/buildkite-agent)," \
       "which carries kubernetes-buildkite-plugin, put that binary on PATH, set BUILDKITE_KUBERNETES_PLUGIN_PROGRAM" \

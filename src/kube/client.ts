@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { streamingGet } from "./http1_stream.ts";
 import type { ClusterAccess, Credentials } from "./kubeconfig.ts";
 
 /** A failed API request: the HTTP status and the server's own `Status` message. */
@@ -112,25 +113,37 @@ export interface Transport {
   close(): void;
 }
 
+/** How much of a response body one read brings at most. */
+const READ_BYTES = 64 * 1024;
+
 /**
- * A `fetch` body as a {@link ResponseBody}, ended by `signal`. The abort is carried to the
- * body here, not left to `fetch`: the request `fetch` makes follows the signal through a
- * signal of its own, which nothing holds once the response has come, and so, once garbage
- * collected, no longer passes an abort on: a watch would live on until the server ends it.
+ * A `fetch` body as a {@link ResponseBody}, ended by `signal`.
+ *
+ * Read into a buffer of its own, reused, and each chunk handed on as a copy of its size:
+ * `fetch`'s own reads give each chunk a view of a larger buffer that the garbage collector
+ * does not count, so a log read at speed held about 20 times its size (131 MB of memory for a
+ * 7 MB log, 52 MB so).
+ *
+ * The abort is carried to the body here, not left to `fetch`: the request `fetch` makes
+ * follows the signal through a signal of its own, which nothing holds once the response has
+ * come, and so, once garbage collected, no longer passes an abort on: a watch would live on
+ * until the server ends it.
  */
 function fetchBody(response: Response, signal: AbortSignal): ResponseBody {
-  const reader = response.body?.getReader();
+  const reader = response.body?.getReader({ mode: "byob" });
   const cancel = () => void reader?.cancel(signal.reason).catch(() => {});
   signal.addEventListener("abort", cancel, { once: true });
   return {
     async *[Symbol.asyncIterator]() {
       if (!reader) return;
+      let buffer = new Uint8Array(READ_BYTES);
       try {
         for (;;) {
-          const { done, value } = await reader.read();
+          const { done, value } = await reader.read(buffer);
           if (signal.aborted) throw signal.reason;
-          if (done) return;
-          yield value;
+          if (done || !value) return;
+          yield value.slice();
+          buffer = new Uint8Array(value.buffer);
         }
       } finally {
         signal.removeEventListener("abort", cancel);
@@ -183,8 +196,16 @@ export class FetchTransport implements Transport {
     return pair;
   }
 
-  /** Sends `exchange` with `fetch`. */
+  /** Sends `exchange`: a stream on a connection of its own, a short request with `fetch`. */
   async send(exchange: Exchange): Promise<Answer> {
+    if (exchange.stream && exchange.method === "GET") {
+      const { cert, key } = exchange.credentials;
+      return await streamingGet(exchange.url, exchange.headers, {
+        ca: this.#ca[0],
+        cert,
+        key,
+      }, exchange.signal);
+    }
     const clients = this.#clientsFor(exchange.credentials);
     const response = await fetch(exchange.url, {
       method: exchange.method,

@@ -10,13 +10,14 @@ import { type Cluster, testCluster } from "../cluster/testing.ts";
 const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 
 /**
- * The permissions `deno task compile` gives the program in the image: the tests run it with
- * exactly these, so a missing one fails here rather than in production.
+ * What `deno task compile` gives the program in the image, its permissions and V8 flags: the
+ * tests (and the benchmark) run it with exactly these, so a missing permission fails here
+ * rather than in production.
  */
-export function compiledPermissions(): string[] {
+export function compiledRunFlags(): string[] {
   const denoJson = JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)));
   return (denoJson.tasks.compile as string).split(/\s+/).filter((word) =>
-    word.startsWith("--allow-")
+    word.startsWith("--allow-") || word.startsWith("--v8-flags=")
   );
 }
 
@@ -93,7 +94,7 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
   const jobId = options.jobId ?? newJobId();
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...compiledPermissions(), MAIN, options.subcommand ?? "run"],
+    args: ["run", "--quiet", ...compiledRunFlags(), MAIN, options.subcommand ?? "run"],
     env: jobEnvironment(options, jobId),
     clearEnv: true,
     stdout: "piped",
@@ -169,7 +170,7 @@ export async function runHook(
     await Deno.writeTextFile(
       program,
       `#!/bin/sh\necho "$1" >>"${dir}/runs"\n` +
-        `exec "${Deno.execPath()}" run --quiet ${compiledPermissions().join(" ")} "${MAIN}" "$@"\n`,
+        `exec "${Deno.execPath()}" run --quiet ${compiledRunFlags().join(" ")} "${MAIN}" "$@"\n`,
       { mode: 0o755 },
     );
     const env = {

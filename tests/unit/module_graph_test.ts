@@ -61,6 +61,7 @@ Deno.test("cleanup loads no option schema, no YAML, no manifest, no follow loop 
     "src/config/step_configuration.ts",
     "src/exit_status.ts",
     "src/kube/client.ts",
+    "src/kube/http1_stream.ts",
     "src/kube/kubeconfig.ts",
     "src/kube/paths.ts",
     "src/render/names.ts",
