@@ -245,8 +245,11 @@ class StepRun {
     for (let attempt = 0;; attempt++) {
       const verdict = await this.#runJob(attempt, placement, owner);
       if (await this.#replaceLostJob(verdict, attempt)) continue;
+      this.#context.debug?.(`verdict: exit status ${verdict.exitStatus}`);
       await this.#report(verdict);
-      if (await this.#cleanUp(verdict.stuck)) await this.#tellShimCleanedUp();
+      const cleanedUp = await this.#cleanUp(verdict.stuck);
+      this.#context.debug?.(`cleaned up${cleanedUp ? "" : " (not all of it)"}`);
+      if (cleanedUp) await this.#tellShimCleanedUp();
       return verdict.exitStatus;
     }
   }

@@ -1,2 +1,0 @@
-import "./src/cleanup.ts";
-await import("yaml");

@@ -1,2 +1,0 @@
-import { z } from "zod";
-z.object({ a: z.string() }).parse({ a: "x" });
