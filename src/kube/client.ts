@@ -156,6 +156,13 @@ function fetchBody(response: Response, signal: AbortSignal): ResponseBody {
   };
 }
 
+/**
+ * Whether a proxy is configured, which `fetch` honours (with `NO_PROXY`), as kubectl does: then
+ * streams go through `fetch` too, slower but by the same way as every other request.
+ */
+const PROXIED = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+  .some((name) => Boolean(Deno.env.get(name)));
+
 /** The two HTTP clients of one identity: pooled for short requests, unpooled for streams. */
 interface ClientPair {
   requests: Deno.HttpClient;
@@ -198,7 +205,7 @@ export class FetchTransport implements Transport {
 
   /** Sends `exchange`: a stream on a connection of its own, a short request with `fetch`. */
   async send(exchange: Exchange): Promise<Answer> {
-    if (exchange.stream && exchange.method === "GET") {
+    if (exchange.stream && exchange.method === "GET" && !PROXIED) {
       const { cert, key } = exchange.credentials;
       return await streamingGet(exchange.url, exchange.headers, {
         ca: this.#ca[0],

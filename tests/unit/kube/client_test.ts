@@ -367,3 +367,32 @@ for (const transport of ["fetch", "node"]) {
     });
   }
 }
+
+Deno.test("with a proxy configured, streams go through it as every other request does", async () => {
+  await withServer(() => new Response("through\n"), async (server) => {
+    const seen: string[] = [];
+    // A forward proxy: it gets the whole URL, and asks the server itself.
+    const proxy = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+      seen.push(request.url);
+      return fetch(request.url);
+    });
+    try {
+      const { stdout, success } = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-all",
+          new URL("./stream_through_proxy.ts", import.meta.url).pathname,
+          server,
+        ],
+        env: { HTTP_PROXY: `http://127.0.0.1:${proxy.addr.port}`, NO_PROXY: "" },
+        stdout: "piped",
+        stderr: "inherit",
+      }).output();
+      assert.ok(success);
+      assert.equal(new TextDecoder().decode(stdout), "through\n\n");
+      assert.deepEqual(seen, [`${server}/log`]);
+    } finally {
+      await proxy.shutdown();
+    }
+  });
+});
