@@ -8,6 +8,18 @@
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** The bytes of `pieces`, one after another; one piece is handed back as it is. */
+export function concatBytes(pieces: Uint8Array[]): Uint8Array {
+  if (pieces.length === 1) return pieces[0];
+  const bytes = new Uint8Array(pieces.reduce((length, piece) => length + piece.length, 0));
+  let at = 0;
+  for (const piece of pieces) {
+    bytes.set(piece, at);
+    at += piece.length;
+  }
+  return bytes;
+}
+
 /** Base64 of `text`'s UTF-8 bytes. */
 export function toBase64(text: string): string {
   let binary = "";

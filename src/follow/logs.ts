@@ -8,6 +8,7 @@
 import { type Api, ApiError } from "../kube/client.ts";
 import { Output } from "../report.ts";
 import { sleep } from "./informer.ts";
+import { concatBytes } from "../text.ts";
 
 /** A kubelet timestamp: the whole seconds since the epoch, and the nanoseconds past them. */
 export interface LogTime {
@@ -101,15 +102,7 @@ function fnv1a(hash: number, bytes: Uint8Array, length = bytes.length): number {
 }
 
 function concat(pieces: Uint8Array[]): Uint8Array {
-  if (pieces.length === 0) return NOTHING;
-  if (pieces.length === 1) return pieces[0];
-  const bytes = new Uint8Array(pieces.reduce((length, piece) => length + piece.length, 0));
-  let at = 0;
-  for (const piece of pieces) {
-    bytes.set(piece, at);
-    at += piece.length;
-  }
-  return bytes;
+  return pieces.length === 0 ? NOTHING : concatBytes(pieces);
 }
 
 /**

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { concatBytes } from "../text.ts";
 import { streamingGet } from "./http1_stream.ts";
 import type { ClusterAccess, Credentials } from "./kubeconfig.ts";
 
@@ -289,18 +290,8 @@ function failureMessage(error: unknown): string {
 /** A body read to its end, as text. */
 async function readText(body: ResponseBody): Promise<string> {
   const chunks: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    length += chunk.length;
-  }
-  const whole = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return new TextDecoder().decode(whole);
+  for await (const chunk of body) chunks.push(chunk);
+  return new TextDecoder().decode(concatBytes(chunks));
 }
 
 /** A request in flight, with the timer that bounds the whole of it. */

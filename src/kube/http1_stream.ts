@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { concatBytes } from "../text.ts";
 import type { Answer, ResponseBody } from "./client.ts";
 
 /** How much one read of the socket brings at most. */
@@ -189,15 +190,7 @@ function socketBody(conn: Deno.Conn, first: Uint8Array, framing: Framing, signal
           bytes = null;
           // One copy for all the chunks of a read: what is handed on outlives the buffer.
           if (parts.length === 1) yield parts[0].slice();
-          else if (parts.length > 1) {
-            const whole = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-            let offset = 0;
-            for (const part of parts) {
-              whole.set(part, offset);
-              offset += part.length;
-            }
-            yield whole;
-          }
+          else if (parts.length > 1) yield concatBytes(parts);
         }
       } finally {
         signal.removeEventListener("abort", close);
