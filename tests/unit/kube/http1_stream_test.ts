@@ -12,6 +12,7 @@ async function answering(
   answer: string,
   pieces: number[],
   test: (url: URL, request: Promise<string>) => Promise<void>,
+  { holdOpenMs = 0 } = {},
 ): Promise<void> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const request = Promise.withResolvers<string>();
@@ -28,6 +29,8 @@ async function answering(
       at += size;
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
+    // A server that keeps the connection open: only the body's own length can end it.
+    await new Promise((resolve) => setTimeout(resolve, holdOpenMs));
     conn.close();
   })();
   try {
@@ -71,8 +74,10 @@ for (const pieces of [[1], [2, 3], [7], [5, 1, 13], [10_000]]) {
 
 Deno.test("a body of a Content-Length ends at its length; one with neither, with the connection", async () => {
   await answering("HTTP/1.1 404 Not Found\r\nContent-Length: 5\r\n\r\nnope!", [3], async (url) => {
+    const started = Date.now();
     assert.deepEqual(await bodyText(url), { status: 404, text: "nope!" });
-  });
+    assert.ok(Date.now() - started < 1500, "ended at its length, not with the connection");
+  }, { holdOpenMs: 2000 });
   await answering("HTTP/1.1 200 OK\r\n\r\nuntil the end", [4], async (url) => {
     assert.deepEqual(await bodyText(url), { status: 200, text: "until the end" });
   });
