@@ -228,6 +228,8 @@ export async function cleanup(env: Env): Promise<number> {
     await output.note(`cleanup skipped: ${(error as Error).message}`);
   } finally {
     api?.close();
+    // Its lines, still queued, are written before the hook exits; a cleanup never fails.
+    await output.flushed().catch(() => {});
   }
   return 0;
 }

@@ -7,17 +7,38 @@
  */
 import type { CoreV1Event } from "@kubernetes/client-node";
 import type { DiagnosisRow } from "./verdict.ts";
+import { WriteBehind } from "./write_behind.ts";
 
 const encoder = new TextEncoder();
 
-/** The build log: the hook's standard output. Writes wait for the reader (back-pressure). */
+/** The hook's standard output, written behind: one for the process, whoever writes to it. */
+let stdout: WriteBehind | undefined;
+
+/**
+ * The build log: the hook's standard output. Writes wait for the reader (back-pressure), once
+ * more than a little waits to be written; `flushed` waits for all of it.
+ */
 export class Output {
   readonly #sink: (bytes: Uint8Array) => Promise<void>;
+  readonly #flushed: () => Promise<void>;
   #queue: Promise<void> = Promise.resolve();
 
   /** Writes through `sink` (default: standard output). */
   constructor(sink?: (bytes: Uint8Array) => Promise<void>) {
-    this.#sink = sink ?? writeStdout;
+    if (sink) {
+      this.#sink = sink;
+      this.#flushed = () => Promise.resolve();
+    } else {
+      const writer = stdout ??= new WriteBehind((bytes) => Deno.stdout.write(bytes));
+      this.#sink = (bytes) => writer.write(bytes);
+      this.#flushed = () => writer.flushed();
+    }
+  }
+
+  /** Resolves once everything written so far has reached the sink; rejects if writing failed. */
+  async flushed(): Promise<void> {
+    await this.#queue;
+    await this.#flushed();
   }
 
   /**
@@ -39,11 +60,6 @@ export class Output {
   note(message: string): Promise<void> {
     return this.write(`kubernetes plugin: ${message}\n`);
   }
-}
-
-async function writeStdout(bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) offset += await Deno.stdout.write(bytes.subarray(offset));
 }
 
 function age(timestamp: Date | string | undefined, now: number): string {

@@ -477,6 +477,16 @@ class StepRun {
 /** Runs the step described by a hook's environment; returns the hook's exit status. */
 export async function run(env: Env): Promise<number> {
   const output = new Output();
+  try {
+    return await runStep(env, output);
+  } finally {
+    // The build log's last lines, still queued, are written before the hook exits.
+    await output.flushed();
+  }
+}
+
+/** Runs the step, its lines to `output`. */
+async function runStep(env: Env, output: Output): Promise<number> {
   const cancel = new AbortController();
   let received: SignalName | undefined;
   const listeners = (Object.keys(SIGNALS) as SignalName[]).map((signal) => {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { concatBytes } from "../text.ts";
+import { ByteBuffer } from "../byte_buffer.ts";
 import type { Answer, ResponseBody } from "./client.ts";
 
 /** How much one read of the socket brings at most. */
@@ -16,7 +16,6 @@ const READ_BYTES = 64 * 1024;
 /** The longest response head (status line and headers) accepted. */
 const HEAD_LIMIT = 64 * 1024;
 
-const CRLF = new Uint8Array([13, 10]);
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
@@ -54,54 +53,95 @@ function joined(first: Uint8Array, second: Uint8Array): Uint8Array {
 
 /** The bytes of a response's body, as its framing gives them. */
 interface Framing {
-  /** Takes the next bytes read; returns the body's bytes in them. */
-  take(bytes: Uint8Array): Uint8Array[];
+  /** Takes the next bytes read, and appends the body's bytes in them to `body`. */
+  take(bytes: Uint8Array, body: ByteBuffer): void;
   /** Whether the body has ended (its last chunk, or its length, reached). */
   readonly ended: boolean;
 }
 
-/** `Transfer-Encoding: chunked`: sizes in hex, each chunk followed by CRLF, a 0 last. */
+const CR = 13;
+const LF = 10;
+const SEMICOLON = 59;
+const SPACE = 32;
+const TAB = 9;
+
+/** The value of a hex digit, or -1. */
+function hexDigit(byte: number): number {
+  if (byte >= 48 && byte <= 57) return byte - 48;
+  const lower = byte | 0x20;
+  if (lower >= 97 && lower <= 102) return lower - 87;
+  return -1;
+}
+
+/**
+ * Where `Chunked` is: in a chunk's `size` (hex digits), in an `extension` after them (left
+ * out), at the `sizeEnd` (the LF of the size line), in its `data`, at the `dataEnd` (the CR,
+ * then the LF, after the data).
+ */
+type ChunkedStage = "size" | "extension" | "sizeEnd" | "data" | "dataCr" | "dataLf";
+
+/**
+ * `Transfer-Encoding: chunked`: sizes in hex, each chunk followed by CRLF, a 0 last. Read a
+ * byte at a time through the sizes and CRLFs, and a chunk's data copied whole: the kubelet
+ * sends a followed log a line to a chunk, so a read holds many.
+ */
 class Chunked implements Framing {
-  /** Bytes of the current chunk still to come, or -1 while a size line is read. */
-  #left = -1;
-  /** A size line (or a chunk's CRLF) cut by the end of a read. */
-  #line: Uint8Array = new Uint8Array(0);
-  /** The CRLF after a chunk's data is still to skip. */
-  #crlf = false;
+  #stage: ChunkedStage = "size";
+  /** The size read so far, or the bytes of the chunk's data still to come. */
+  #size = 0;
+  #digits = 0;
   ended = false;
 
-  take(bytes: Uint8Array): Uint8Array[] {
-    const body: Uint8Array[] = [];
+  take(bytes: Uint8Array, body: ByteBuffer): void {
     let at = 0;
     while (at < bytes.length && !this.ended) {
-      if (this.#left > 0) {
-        const end = Math.min(bytes.length, at + this.#left);
-        body.push(bytes.subarray(at, end));
-        this.#left -= end - at;
+      if (this.#stage === "data") {
+        const end = Math.min(bytes.length, at + this.#size);
+        body.append(bytes, at, end);
+        this.#size -= end - at;
         at = end;
-        if (this.#left === 0) this.#crlf = true;
+        if (this.#size === 0) this.#stage = "dataCr";
         continue;
       }
-      // A size line, or the CRLF that ends a chunk's data: read up to the next CRLF.
-      const rest = joined(this.#line, bytes.subarray(at));
-      const crlf = indexOf(rest, CRLF);
-      if (crlf === -1) {
-        this.#line = rest.slice();
-        break;
-      }
-      at += crlf + 2 - this.#line.length;
-      this.#line = new Uint8Array(0);
-      if (this.#crlf) {
-        this.#crlf = false;
-        this.#left = -1;
-        continue;
-      }
-      const size = parseInt(decoder.decode(rest.subarray(0, crlf)).split(";")[0].trim(), 16);
-      if (!Number.isFinite(size) || size < 0) throw new Error("a malformed chunked response");
-      if (size === 0) this.ended = true;
-      this.#left = size;
+      this.#step(bytes[at++]);
     }
-    return body;
+  }
+
+  /** Reads one byte of a size line or of the CRLF after a chunk's data. */
+  #step(byte: number): void {
+    switch (this.#stage) {
+      case "size": {
+        const digit = hexDigit(byte);
+        if (digit !== -1 && this.#digits < 12) {
+          this.#size = this.#size * 16 + digit;
+          this.#digits++;
+        } else if (this.#digits > 0 && (byte === SEMICOLON || byte === SPACE || byte === TAB)) {
+          this.#stage = "extension";
+        } else if (this.#digits > 0 && byte === CR) {
+          this.#stage = "sizeEnd";
+        } else {
+          throw new Error("a malformed chunked response");
+        }
+        return;
+      }
+      case "extension":
+        if (byte === CR) this.#stage = "sizeEnd";
+        return;
+      case "sizeEnd":
+        if (byte !== LF) throw new Error("a malformed chunked response");
+        this.#digits = 0;
+        if (this.#size === 0) this.ended = true;
+        else this.#stage = "data";
+        return;
+      case "dataCr":
+        if (byte !== CR) throw new Error("a malformed chunked response");
+        this.#stage = "dataLf";
+        return;
+      case "dataLf":
+        if (byte !== LF) throw new Error("a malformed chunked response");
+        this.#stage = "size";
+        return;
+    }
   }
 }
 
@@ -114,18 +154,18 @@ class Sized implements Framing {
   get ended(): boolean {
     return this.#left === 0;
   }
-  take(bytes: Uint8Array): Uint8Array[] {
-    const part = bytes.subarray(0, this.#left);
-    this.#left -= part.length;
-    return [part];
+  take(bytes: Uint8Array, body: ByteBuffer): void {
+    const end = Math.min(bytes.length, this.#left);
+    body.append(bytes, 0, end);
+    this.#left -= end;
   }
 }
 
 /** A body that ends with the connection. */
 class UntilClose implements Framing {
   readonly ended = false;
-  take(bytes: Uint8Array): Uint8Array[] {
-    return [bytes];
+  take(bytes: Uint8Array, body: ByteBuffer): void {
+    body.append(bytes);
   }
 }
 
@@ -167,6 +207,7 @@ function socketBody(conn: Deno.Conn, first: Uint8Array, framing: Framing, signal
   const body: ResponseBody = {
     async *[Symbol.asyncIterator]() {
       const buffer = new Uint8Array(READ_BYTES);
+      const read = new ByteBuffer();
       try {
         let bytes: Uint8Array | null = first;
         while (!framing.ended) {
@@ -186,11 +227,11 @@ function socketBody(conn: Deno.Conn, first: Uint8Array, framing: Framing, signal
             }
             bytes = buffer.subarray(0, count);
           }
-          const parts = framing.take(bytes).filter((part) => part.length > 0);
+          framing.take(bytes, read);
           bytes = null;
-          // One copy for all the chunks of a read: what is handed on outlives the buffer.
-          if (parts.length === 1) yield parts[0].slice();
-          else if (parts.length > 1) yield concatBytes(parts);
+          // One copy for all the chunks of a read: what is handed on outlives the buffers.
+          if (read.length > 0) yield read.copy();
+          read.clear();
         }
       } finally {
         signal.removeEventListener("abort", close);

@@ -55,6 +55,7 @@ Deno.test("version and help load main.ts, the exit statuses and the version: not
 
 Deno.test("cleanup loads no option schema, no YAML, no manifest, no follow loop and no node: module", async () => {
   assert.deepEqual(await staticImports("src/cleanup.ts"), [
+    "src/byte_buffer.ts",
     "src/cleanup.ts",
     "src/config/cleanup_options.ts",
     "src/config/metadata.ts",
@@ -68,6 +69,7 @@ Deno.test("cleanup loads no option schema, no YAML, no manifest, no follow loop 
     "src/report.ts",
     "src/text.ts",
     "src/version.ts",
+    "src/write_behind.ts",
     "src/yaml_reader.ts",
   ]);
 });

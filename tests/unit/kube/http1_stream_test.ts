@@ -72,6 +72,19 @@ for (const pieces of [[1], [2, 3], [7], [5, 1, 13], [10_000]]) {
   });
 }
 
+Deno.test("the chunks of a body stay as they were after the reads that follow (a body read whole keeps them)", async () => {
+  await answering(CHUNKED, [9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9], async (url) => {
+    const answer = await streamingGet(url, {}, {}, new AbortController().signal);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of answer.body) chunks.push(chunk);
+    assert.ok(chunks.length > 1);
+    assert.equal(
+      chunks.map((chunk) => decoder.decode(chunk)).join(""),
+      "line 1\n" + "x".repeat(20),
+    );
+  });
+});
+
 Deno.test("a body of a Content-Length ends at its length; one with neither, with the connection", async () => {
   await answering("HTTP/1.1 404 Not Found\r\nContent-Length: 5\r\n\r\nnope!", [3], async (url) => {
     const started = Date.now();
@@ -95,3 +108,18 @@ Deno.test("an answer that is not HTTP/1.1 is refused", async () => {
     await assert.rejects(bodyText(url), /not an HTTP\/1\.1 answer/);
   });
 });
+
+for (
+  const [what, body] of [
+    ["a size that is not hex", "zz\r\nline\r\n0\r\n\r\n"],
+    ["no size", "\r\nline\r\n0\r\n\r\n"],
+    ["data longer than its size", "2\r\nline\r\n0\r\n\r\n"],
+  ]
+) {
+  Deno.test(`a chunked body with ${what} is an error`, async () => {
+    const answer = `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${body}`;
+    await answering(answer, [100], async (url) => {
+      await assert.rejects(bodyText(url), /a malformed chunked response/);
+    });
+  });
+}
