@@ -1,26 +1,27 @@
 /**
- * The two plugins under test and how their hooks are run: as the Buildkite agent runs a
- * plugin hook, through a wrapper script that starts with the hook's shebang line, sources
- * the hook and exits with its status (the agent's wrapper also dumps the environment before
- * and after through `buildkite-agent env dump`; that is the agent's cost, left out here).
- * Each run is in its own measured cgroup pair.
+ * The plugins under test (this plugin, the bash plugin it replaces, this plugin at an earlier
+ * commit) and how their hooks are run: as the Buildkite agent runs a plugin hook, through a
+ * wrapper script that starts with the hook's shebang line, sources the hook and exits with its
+ * status (the agent's wrapper also dumps the environment before and after through
+ * `buildkite-agent env dump`; that is the agent's cost, left out here). Each run is in its own
+ * measured cgroup pair.
  *
  * @module
  */
 
 import { REPOSITORY_ROOT } from "../tests/cluster/binaries.ts";
-import { compiledRunFlags } from "../tests/integration/step_runner.ts";
+import { compiledRunFlags, compileTaskRunFlags } from "../tests/integration/step_runner.ts";
 import type { MeasuredGroup } from "./measured_group.ts";
 
-/** Which plugin. */
-export type PluginName = "ours" | "baseline";
+/** Which plugin: this one, the bash plugin, or this one at an earlier commit (`--before`). */
+export type PluginName = "ours" | "baseline" | "before";
 
 /** Which hook. */
 export type HookName = "command" | "pre-exit";
 
 /** A plugin checkout to run hooks from. */
 export interface PluginUnderTest {
-  /** `ours` or `baseline`. */
+  /** `ours`, `baseline` or `before`. */
   name: PluginName;
   /** The checkout's root: `hooks/command` and `hooks/pre-exit` are below it. */
   dir: string;
@@ -34,19 +35,104 @@ export interface PluginUnderTest {
  * and V8 flags of the compiled program. (The compiled binary the agent image carries needs
  * `deno compile`, which downloads a runtime.)
  */
-export async function ourPlugin(workDir: string): Promise<PluginUnderTest> {
-  const program = `${workDir}/kubernetes-buildkite-plugin`;
-  const flags = compiledRunFlags().join(" ");
+export function ourPlugin(workDir: string): Promise<PluginUnderTest> {
+  return fromSource("ours", REPOSITORY_ROOT, {
+    flags: compiledRunFlags(),
+    program: `${workDir}/kubernetes-buildkite-plugin`,
+  });
+}
+
+/**
+ * A checkout of this plugin's source at `dir`, run as `ourPlugin` runs this one: with the
+ * Deno running the benchmark (so only the plugin's code differs), the permissions and V8
+ * flags of the checkout's own compile task, its own hooks, and its own `node_modules` (Deno
+ * resolves a module's packages from the `node_modules` above it). Throws naming what is
+ * missing.
+ */
+export async function beforePlugin(dir: string, workDir: string): Promise<PluginUnderTest> {
+  const root = await Deno.realPath(dir).catch(() => {
+    throw new Error(`--before ${dir}: no such directory`);
+  });
+  const fail = (problem: string) =>
+    new Error(
+      `--before ${dir}: ${problem}; give a checkout of this plugin at an earlier commit ` +
+        "(git worktree add PATH COMMIT, then npm ci there)",
+    );
+  for (const file of ["src/main.ts", "hooks/command", "hooks/pre-exit", "deno.json"]) {
+    if (!await isFile(`${root}/${file}`)) throw fail(`${file} is missing`);
+  }
+  let compileTask: unknown;
+  try {
+    compileTask = JSON.parse(await Deno.readTextFile(`${root}/deno.json`)).tasks?.compile;
+  } catch (error) {
+    throw fail(`deno.json cannot be read (${(error as Error).message})`);
+  }
+  if (typeof compileTask !== "string") {
+    throw fail(
+      "deno.json has no compile task, whose permissions and V8 flags the program runs with",
+    );
+  }
+  const hasModules = await Deno.stat(`${root}/node_modules`).then(
+    (info) => info.isDirectory,
+    () => false,
+  );
+  if (!hasModules) {
+    throw fail("node_modules is missing, and its program runs with its own dependencies");
+  }
+  const problems = await dependencyProblems(root);
+  if (problems.length > 0) throw fail(problems.join("; "));
+  return fromSource("before", root, {
+    flags: compileTaskRunFlags(compileTask),
+    program: `${workDir}/kubernetes-buildkite-plugin-before`,
+  });
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return await Deno.stat(path).then((info) => info.isFile, () => false);
+}
+
+/**
+ * What a checkout's `node_modules` lacks of the dependencies its package.json pins: a package
+ * not installed, or installed at another version (a `node_modules` linked from another commit).
+ */
+async function dependencyProblems(root: string): Promise<string[]> {
+  let wanted: Record<string, string>;
+  try {
+    wanted = JSON.parse(await Deno.readTextFile(`${root}/package.json`)).dependencies ?? {};
+  } catch {
+    return [];
+  }
+  const problems: string[] = [];
+  for (const [name, version] of Object.entries(wanted)) {
+    let installed: string | undefined;
+    try {
+      installed = JSON.parse(
+        await Deno.readTextFile(`${root}/node_modules/${name}/package.json`),
+      ).version;
+    } catch {
+      problems.push(`node_modules has no ${name}, which its package.json needs`);
+      continue;
+    }
+    if (/^\d+\.\d+\.\d+$/.test(version) && installed !== version) {
+      problems.push(`node_modules has ${name} ${installed}, its package.json pins ${version}`);
+    }
+  }
+  return problems;
+}
+
+/** A checkout of this plugin run from source through a script at `options.program`. */
+async function fromSource(
+  name: PluginName,
+  root: string,
+  options: { flags: string[]; program: string },
+): Promise<PluginUnderTest> {
+  const flags = options.flags.join(" ");
   await Deno.writeTextFile(
-    program,
-    `#!/bin/sh\nexec "${Deno.execPath()}" run --quiet ${flags} "${REPOSITORY_ROOT}/src/main.ts" "$@"\n`,
+    options.program,
+    `#!/bin/sh\nexec "${Deno.execPath()}" run --quiet ${flags} "${root}/src/main.ts" "$@"\n`,
     { mode: 0o755 },
   );
-  return {
-    name: "ours",
-    dir: REPOSITORY_ROOT,
-    env: { BUILDKITE_KUBERNETES_PLUGIN_PROGRAM: program },
-  };
+  return { name, dir: root, env: { BUILDKITE_KUBERNETES_PLUGIN_PROGRAM: options.program } };
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
- * `deno task bench`: this plugin against the bash plugin it replaces, on control planes of
- * the benchmark's own. What is measured and how: scenarios.ts, startup.ts, big_log.ts, and
- * the Performance section of README.md.
+ * `deno task bench`: this plugin against the bash plugin it replaces (and, in the steps part,
+ * against itself at an earlier commit), on control planes of the benchmark's own. What is
+ * measured and how: scenarios.ts, startup.ts, big_log.ts, and the Performance section of
+ * README.md.
  *
  * Everything the benchmark starts lives under `.state/bench/run-<pid>/` (control planes,
  * hook wrappers, job files) and in the cgroups `kbk-bench-<pid>` (every hook and what it
@@ -19,6 +20,7 @@ import { type BenchCluster, startBenchCluster, stopBenchCluster } from "./bench_
 import { measureBigLog } from "./big_log.ts";
 import {
   baselinePlugin,
+  beforePlugin,
   type HookName,
   ourPlugin,
   type PluginName,
@@ -27,7 +29,7 @@ import {
 } from "./hooks.ts";
 import { CPUACCT_CONTROLLER, MeasuredGroup } from "./measured_group.ts";
 import { type Options, parseOptions, type Phase, USAGE } from "./options.ts";
-import { checkTargets, renderReport, type Results } from "./report.ts";
+import { checkTargets, renderReport, type ReportOptions, type Results } from "./report.ts";
 import {
   type BenchContext,
   measureConcurrency,
@@ -114,11 +116,25 @@ async function commandOutput(command: string, args: string[], cwd?: string): Pro
   }
 }
 
+/** A checkout of this plugin: its commit, and whether its program or hooks differ from it. */
+interface CheckoutState {
+  commit: string;
+  changed: boolean;
+}
+
+async function checkoutState(dir: string): Promise<CheckoutState> {
+  const status = await commandOutput("git", ["status", "--porcelain", "src", "hooks"], dir);
+  return {
+    commit: await commandOutput("git", ["rev-parse", "HEAD"], dir),
+    changed: status.length > 0,
+  };
+}
+
 async function describeRun(
   options: Options,
   hookPath: string,
   binaries: Binaries,
-): Promise<Record<string, unknown>> {
+): Promise<Record<string, unknown> & { before: CheckoutState & { path: string } | null }> {
   const memory = Deno.systemMemoryInfo();
   return {
     command: `deno task bench ${Deno.args.join(" ")}`.trim(),
@@ -132,13 +148,7 @@ async function describeRun(
     deno: Deno.version.deno,
     // The pinned builds carry their version in their cache path, not in `--version`.
     kubeApiserver: binaries.kubeApiserver,
-    ours: {
-      version: VERSION,
-      commit: await commandOutput("git", ["rev-parse", "HEAD"], REPOSITORY_ROOT),
-      changed:
-        (await commandOutput("git", ["status", "--porcelain", "src", "hooks"], REPOSITORY_ROOT))
-          .length > 0,
-    },
+    ours: { version: VERSION, ...await checkoutState(REPOSITORY_ROOT) },
     baseline: options.baseline
       ? {
         path: options.baseline,
@@ -147,6 +157,10 @@ async function describeRun(
         jq: await commandOutput("/bin/sh", ["-c", `PATH=${hookPath} jq --version`]),
         jsonnet: await commandOutput("/bin/sh", ["-c", `PATH=${hookPath} jsonnet --version`]),
       }
+      : null,
+    // Run as ours is, by the same Deno, with its own compile task's flags and node_modules.
+    before: options.before
+      ? { path: options.before, ...await checkoutState(options.before) }
       : null,
     pluginConfiguration: PLUGIN_CONFIGURATION,
     settings: options.settings,
@@ -166,8 +180,13 @@ async function main(): Promise<number> {
     return 0;
   }
   if (options.fromJson) {
-    const document = JSON.parse(await Deno.readTextFile(options.fromJson)) as { results: Results };
-    const markdown = renderReport(document.results);
+    const document = JSON.parse(await Deno.readTextFile(options.fromJson)) as {
+      meta?: { before?: { commit?: string } | null };
+      results: Results;
+    };
+    const markdown = renderReport(document.results, {
+      beforeCommit: document.meta?.before?.commit,
+    });
     console.log(markdown);
     if (options.markdown) await Deno.writeTextFile(options.markdown, markdown);
     return 0;
@@ -202,9 +221,11 @@ async function main(): Promise<number> {
 
     const plugins: PluginUnderTest[] = [await ourPlugin(workDir)];
     if (options.baseline) plugins.push(await baselinePlugin(options.baseline));
-    else log("no --baseline given: measuring this plugin only");
+    else log("no --baseline given: the bash plugin is left out");
+    const before = options.before ? await beforePlugin(options.before, workDir) : undefined;
+    if (before) log(`--before ${before.dir}: the steps part runs it too, the others leave it out`);
     const wrappers = {} as Record<`${PluginName}/${HookName}`, string>;
-    for (const plugin of plugins) {
+    for (const plugin of before ? [...plugins, before] : plugins) {
       for (const hook of ["command", "pre-exit"] as const) {
         wrappers[`${plugin.name}/${hook}`] = await writeHookWrapper(workDir, plugin, hook);
       }
@@ -212,6 +233,7 @@ async function main(): Promise<number> {
     const context: BenchContext = {
       settings: options.settings,
       plugins,
+      before,
       workDir,
       hookPath,
       home: `${workDir}/home`,
@@ -222,7 +244,10 @@ async function main(): Promise<number> {
     };
     const meta = await describeRun(options, hookPath, binaries);
     const startedAt = new Date().toISOString();
-    const results: Results = { plugins: plugins.map((plugin) => plugin.name) };
+    const results: Results = {
+      plugins: [...plugins, ...before ? [before] : []].map((plugin) => plugin.name),
+    };
+    const reportOptions: ReportOptions = { beforeCommit: meta.before?.commit };
 
     const phases: Record<Phase, (cluster: BenchCluster) => Promise<void>> = {
       steps: async (cluster) => void (results.steps = await measureSteps(context, cluster)),
@@ -248,7 +273,7 @@ async function main(): Promise<number> {
       }
     }
 
-    const markdown = renderReport(results);
+    const markdown = renderReport(results, reportOptions);
     console.log(markdown);
     if (options.markdown) await Deno.writeTextFile(options.markdown, markdown);
     if (options.json) {

@@ -102,6 +102,8 @@ export interface Options {
   settings: Settings;
   /** A checkout of the bash plugin to compare with, if any. */
   baseline?: string;
+  /** A checkout of this plugin at an earlier commit, for the steps part, if any. */
+  before?: string;
   /** Where to write the results as JSON. */
   json?: string;
   /** Where to write the markdown tables (they are printed too). */
@@ -116,8 +118,8 @@ export interface Options {
 
 /** The usage text. */
 export const USAGE =
-  `usage: deno task bench [--quick] [--baseline PATH] [--json FILE] [--markdown FILE]
-                       [--only steps,logs,concurrency,startup,biglog]
+  `usage: deno task bench [--quick] [--baseline PATH] [--before PATH] [--json FILE]
+                       [--markdown FILE] [--only steps,logs,concurrency,startup,biglog]
        deno task bench --from-json FILE [--markdown FILE]
 
 Runs the same steps through this plugin and, with --baseline, through a checkout of the bash
@@ -128,6 +130,10 @@ the Buildkite agent runs it, on control planes of its own; prints markdown table
                    concurrent steps, 10 start-ups each, a 20 MB log (default: the full run,
                    about 45 minutes)
   --baseline PATH  the bash plugin's checkout (never part of this repository)
+  --before PATH    a checkout of this plugin at an earlier commit, with its node_modules
+                   (git worktree add PATH COMMIT, then npm ci there): the steps part runs
+                   it too, as it runs this plugin, and compares the two; the other parts
+                   leave it out
   --json FILE      every run's figures and the summary, as JSON
   --markdown FILE  the tables, as printed
   --only PHASES    steps (latency, CPU, memory, API requests), logs (fidelity with cut
@@ -143,6 +149,7 @@ export function parseOptions(args: string[]): Options {
     options: {
       quick: { type: "boolean", default: false },
       baseline: { type: "string" },
+      before: { type: "string" },
       json: { type: "string" },
       markdown: { type: "string" },
       only: { type: "string" },
@@ -161,9 +168,16 @@ export function parseOptions(args: string[]): Options {
     }
   }
   if (phases.length === 0) throw new Error(`--only: name at least one of ${PHASES.join(", ")}`);
+  if (values.before !== undefined && !phases.includes("steps")) {
+    throw new Error(
+      `--before: only the steps part runs the earlier checkout, and --only ${values.only} ` +
+        "leaves it out; add steps to --only, or leave --before out",
+    );
+  }
   return {
     settings: MODES[values.quick ? "quick" : "full"],
     baseline: values.baseline,
+    before: values.before,
     json: values.json,
     markdown: values.markdown,
     fromJson: values["from-json"],

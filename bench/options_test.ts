@@ -6,6 +6,7 @@ Deno.test("no arguments: the full run of every part, ours only", () => {
   assert.equal(options.settings, MODES.full);
   assert.deepEqual(options.phases, ["steps", "logs", "concurrency", "startup", "biglog"]);
   assert.equal(options.baseline, undefined);
+  assert.equal(options.before, undefined);
 });
 
 Deno.test("--quick, --baseline, --json, --markdown and --only", () => {
@@ -28,6 +29,16 @@ Deno.test("--quick, --baseline, --json, --markdown and --only", () => {
   assert.equal(options.fromJson, undefined);
 });
 
+Deno.test("--before names a checkout of this plugin for the steps part, with or without --baseline", () => {
+  assert.equal(parseOptions(["--before", "/tmp/before"]).before, "/tmp/before");
+  const both = parseOptions(["--baseline", "/tmp/bash", "--before", "/tmp/before"]);
+  assert.deepEqual([both.baseline, both.before], ["/tmp/bash", "/tmp/before"]);
+  assert.equal(
+    parseOptions(["--before", "/tmp/before", "--only", "steps,logs"]).before,
+    "/tmp/before",
+  );
+});
+
 Deno.test("--from-json names an earlier run's results", () => {
   assert.equal(parseOptions(["--from-json", "run.json"]).fromJson, "run.json");
 });
@@ -38,6 +49,12 @@ const bad: { args: string[]; error: RegExp }[] = [
     error: /unknown part "latency"; use steps, logs, concurrency, startup, biglog$/,
   },
   { args: ["--only", ","], error: /name at least one/ },
+  {
+    args: ["--before", "/tmp/before", "--only", "logs,startup"],
+    error:
+      /^Error: --before: only the steps part runs .*--only logs,startup leaves it out; add steps/,
+  },
+  { args: ["--before"], error: /Option '--before <value>' argument missing/ },
   { args: ["--fast"], error: /Unknown option '--fast'/ },
   { args: ["extra"], error: /positional argument/ },
 ];

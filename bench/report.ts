@@ -1,7 +1,8 @@
 /**
  * The benchmark's results as markdown tables: each figure for this plugin and the baseline
  * as median (min–max) over the runs, the ratio baseline / ours of the medians, and the
- * targets next to what was measured.
+ * targets next to what was measured. With this plugin at an earlier commit (`--before`), the
+ * steps part has a table of its own against it, and two targets.
  *
  * @module
  */
@@ -21,7 +22,10 @@ import { ratio, summarize, type Summary } from "./statistics.ts";
 
 /** Everything measured in one benchmark run. */
 export interface Results {
-  /** The plugins measured: `ours`, and `baseline` when a checkout was given. */
+  /**
+   * The plugins measured: `ours`, `baseline` when a checkout was given, and `before` when a
+   * checkout of this plugin at an earlier commit was (in the steps part alone).
+   */
   plugins: PluginName[];
   /** The steps part, if it ran. */
   steps?: StepsResult;
@@ -35,7 +39,7 @@ export interface Results {
   biglog?: BigLogResult;
 }
 
-/** One figure for both plugins. */
+/** One figure for every plugin measured. */
 export interface Row {
   /** What is measured, with its unit. */
   figure: string;
@@ -43,18 +47,31 @@ export interface Row {
   ours?: Summary;
   /** The bash plugin's runs, if any. */
   baseline?: Summary;
+  /** This plugin's runs at an earlier commit, if any. */
+  before?: Summary;
   /** Digits after the decimal point. */
   digits: number;
-  /** Whether baseline / ours means something for this figure. */
+  /** Whether other / ours means something for this figure. */
   compare: boolean;
 }
+
+/** The plugin a table sets beside this one. */
+export type Other = Exclude<PluginName, "ours">;
 
 /** A titled table. */
 export interface Table {
   /** Shown in bold above the table. */
   title: string;
+  /** Whose figures are beside this plugin's (default: the bash plugin's). */
+  other?: Other;
   /** One row per figure. */
   rows: Row[];
+}
+
+/** How the report names what it knows of the run beyond its figures. */
+export interface ReportOptions {
+  /** The commit of the earlier checkout of this plugin (`--before`), if known. */
+  beforeCommit?: string;
 }
 
 /** A target and whether this plugin met it. */
@@ -85,6 +102,7 @@ function row<T extends { plugin: PluginName }>(
     figure,
     ours: summarize(values("ours")),
     baseline: summarize(values("baseline")),
+    before: summarize(values("before")),
     digits: options.digits,
     compare: options.compare ?? true,
   };
@@ -117,10 +135,19 @@ function stepScenarios(steps: StepsResult): string[] {
   return [...new Set(steps.runs.map((run) => run.scenario))];
 }
 
-/** The per-step table: latency, CPU, memory, API requests. */
-export function stepsTable(steps: StepsResult): Table {
+/** The short step's runs and the long step's (none without a long step). */
+function stepRuns(steps: StepsResult): { short: StepRecord[]; long: StepRecord[] } {
   const [short, long] = stepScenarios(steps);
-  const shortRuns = steps.runs.filter((run) => run.scenario === short);
+  return {
+    short: steps.runs.filter((run) => run.scenario === short),
+    long: long ? steps.runs.filter((run) => run.scenario === long) : [],
+  };
+}
+
+/** Latency, CPU and memory per step: the rows of the per-step table but the API requests. */
+function stepCostRows(steps: StepsResult): Row[] {
+  const [short, long] = stepScenarios(steps);
+  const { short: shortRuns, long: longRuns } = stepRuns(steps);
   const rows: Row[] = [
     row("Hook start → Job created (s)", shortRuns, (run) => run.jobCreatedSeconds, D2),
     row("Container exit → hook exit (s)", shortRuns, (run) => run.afterExitSeconds, D2),
@@ -128,7 +155,6 @@ export function stepsTable(steps: StepsResult): Table {
     row("CPU, pre-exit hook (s)", shortRuns, (run) => run.preExit?.cpuSeconds, D2),
     row(`CPU per step, ${short} (s)`, shortRuns, stepCpu, D2),
   ];
-  const longRuns = long ? steps.runs.filter((run) => run.scenario === long) : [];
   if (long) rows.push(row(`CPU per step, ${long} (s)`, longRuns, stepCpu, D2));
   rows.push(
     row("Peak memory, command hook (MiB)", shortRuns, (run) => run.command.peakBytes / MIB, D0),
@@ -139,6 +165,14 @@ export function stepsTable(steps: StepsResult): Table {
       D0,
     ),
   );
+  return rows;
+}
+
+/** The per-step table: latency, CPU, memory, API requests. */
+export function stepsTable(steps: StepsResult): Table {
+  const [short, long] = stepScenarios(steps);
+  const { short: shortRuns, long: longRuns } = stepRuns(steps);
+  const rows = stepCostRows(steps);
   const idle = steps.background.windows;
   for (const view of ["all", "without-watches"] as const) {
     for (const [scenario, runs] of [[short, shortRuns], [long, longRuns]] as const) {
@@ -154,6 +188,25 @@ export function stepsTable(steps: StepsResult): Table {
     }
   }
   return { title: "Per step", rows };
+}
+
+/**
+ * This plugin against itself at an earlier commit, both run in turns in the same steps part:
+ * the per-step table's latency, CPU and memory (its API requests are left out here; every
+ * run's are in the JSON).
+ */
+export function beforeTable(steps: StepsResult, options: ReportOptions = {}): Table {
+  const commit = options.beforeCommit ? ` (commit ${options.beforeCommit.slice(0, 7)})` : "";
+  return {
+    title: `This plugin against itself before${commit}`,
+    other: "before",
+    rows: stepCostRows(steps),
+  };
+}
+
+/** Whether the steps part ran this plugin at an earlier commit too. */
+function measuredBefore(steps: StepsResult | undefined): steps is StepsResult {
+  return steps !== undefined && steps.runs.some((run) => run.plugin === "before");
 }
 
 /** The log-fidelity table: lost, duplicated and garbled lines per cut pattern. */
@@ -293,9 +346,11 @@ export function bigLogTable(biglog: BigLogResult): Table {
 }
 
 /** Every table of the results (the start-up part has a layout of its own: `renderStartup`). */
-export function tables(results: Results): Table[] {
+export function tables(results: Results, options: ReportOptions = {}): Table[] {
   return [
-    ...(results.steps ? [stepsTable(results.steps), requestsTable(results.steps)] : []),
+    ...(results.steps ? [stepsTable(results.steps)] : []),
+    ...(measuredBefore(results.steps) ? [beforeTable(results.steps, options)] : []),
+    ...(results.steps ? [requestsTable(results.steps)] : []),
     ...(results.logs ? [logsTable(results.logs)] : []),
     ...(results.concurrency ? [concurrencyTable(results.concurrency)] : []),
     ...(results.biglog ? [bigLogTable(results.biglog)] : []),
@@ -385,10 +440,16 @@ export function formatSummary(summary: Summary | undefined, digits: number): str
   return min === max ? median : `${median} (${min}–${max})`;
 }
 
-function formatRatio(row: Row): string {
-  const value = row.compare ? ratio(row.baseline?.median, row.ours?.median) : undefined;
+function formatRatio(row: Row, other: Other): string {
+  const value = row.compare ? ratio(row[other]?.median, row.ours?.median) : undefined;
   return value === undefined ? "—" : `${value.toFixed(1)}×`;
 }
+
+/** The column headers of the other plugin's figures and of the ratio. */
+const OTHER_COLUMNS: Record<Other, { figures: string; ratio: string }> = {
+  baseline: { figures: "Bash plugin", ratio: "Bash / this" },
+  before: { figures: "Before", ratio: "Before / this" },
+};
 
 function cell(text: string): string {
   return text.replaceAll("|", "\\|");
@@ -410,20 +471,24 @@ export function markdownTable(header: string[], rows: string[][]): string {
     .join("\n");
 }
 
-/** A table as markdown: the figure, ours, the baseline, and baseline / ours. */
-export function renderTable(table: Table, withBaseline: boolean): string {
-  const withRatio = withBaseline && table.rows.some((entry) => entry.compare);
+/**
+ * A table as markdown: the figure, ours, the other plugin's (the baseline's unless the table
+ * says), and other / ours.
+ */
+export function renderTable(table: Table, withOther: boolean): string {
+  const other = table.other ?? "baseline";
+  const withRatio = withOther && table.rows.some((entry) => entry.compare);
   const header = [
     "Figure",
     "This plugin",
-    ...(withBaseline ? ["Bash plugin"] : []),
-    ...(withRatio ? ["Bash / this"] : []),
+    ...(withOther ? [OTHER_COLUMNS[other].figures] : []),
+    ...(withRatio ? [OTHER_COLUMNS[other].ratio] : []),
   ];
   const rows = table.rows.map((entry) => [
     entry.figure,
     formatSummary(entry.ours, entry.digits),
-    ...(withBaseline ? [formatSummary(entry.baseline, entry.digits)] : []),
-    ...(withRatio ? [formatRatio(entry)] : []),
+    ...(withOther ? [formatSummary(entry[other], entry.digits)] : []),
+    ...(withRatio ? [formatRatio(entry, other)] : []),
   ]);
   return `**${table.title}**\n\n${markdownTable(header, rows)}`;
 }
@@ -475,6 +540,49 @@ function bigLogTarget(biglog: BigLogResult): TargetCheck {
 
 /** How close the long step's requests must be to the short step's to call them independent. */
 export const INDEPENDENCE_TOLERANCE = { relative: 0.15, absolute: 3 };
+
+/**
+ * How far this plugin's median may be above the earlier checkout's and still be "no worse":
+ * a fraction of the earlier median, or seconds, whichever is more. Single runs on the real node
+ * spread over 0.07–0.08 s around medians of 0.35 s and 1.1 s (bench/results/2026-12-02-full.json):
+ * a median a few hundredths above another is noise, not a regression.
+ */
+export const NO_WORSE_TOLERANCE = { relative: 0.05, absoluteSeconds: 0.05 };
+
+/** The latencies this plugin must keep no worse than at the earlier commit. */
+const NO_WORSE_FIGURES: { name: string; value: (run: StepRecord) => number | undefined }[] = [
+  { name: "Hook start → Job created", value: (run) => run.jobCreatedSeconds },
+  { name: "Container exit → hook exit", value: (run) => run.afterExitSeconds },
+];
+
+function signedSeconds(seconds: number): string {
+  return `${seconds < 0 ? "-" : "+"}${Math.abs(seconds).toFixed(2)} s`;
+}
+
+/** The short step's latencies against the earlier checkout's: median, tolerance, verdict. */
+function beforeTargets(steps: StepsResult): TargetCheck[] {
+  const { short } = stepRuns(steps);
+  const { relative, absoluteSeconds } = NO_WORSE_TOLERANCE;
+  return NO_WORSE_FIGURES.map(({ name, value }) => {
+    const summary = (plugin: PluginName) =>
+      summarize(byPlugin(short, plugin).flatMap((run) => value(run) ?? []));
+    const ours = summary("ours");
+    const before = summary("before");
+    const target = `${name} no worse than before (median; tolerance: ${relative * 100} % of ` +
+      `before's, at least ${absoluteSeconds} s)`;
+    if (!ours || !before) return { target, measured: "not measured" };
+    const allowed = Math.max(absoluteSeconds, relative * before.median);
+    const worse = ours.median - before.median;
+    return {
+      target,
+      measured: `${formatSummary(ours, 2)} s vs ${formatSummary(before, 2)} s before ` +
+        `(${signedSeconds(worse)}; allowed ${signedSeconds(allowed)})`,
+      // In whole milliseconds, so a difference of exactly the tolerance is not lost to
+      // floating point.
+      met: Math.round(worse * 1000) <= Math.round(allowed * 1000),
+    };
+  });
+}
 
 /** The issue's targets, judged on this plugin's medians. */
 export function checkTargets(results: Results): TargetCheck[] {
@@ -543,6 +651,7 @@ export function checkTargets(results: Results): TargetCheck[] {
         met: oursCpu && baselineCpu ? oursCpu.median <= baselineCpu.median / 5 : undefined,
       });
     }
+    if (measuredBefore(steps)) checks.push(...beforeTargets(steps));
   }
   if (results.startup) checks.push(...startupTargets(results.startup));
   if (results.biglog) checks.push(bigLogTarget(results.biglog));
@@ -572,14 +681,17 @@ export function renderTargets(checks: TargetCheck[]): string {
 }
 
 /** Every table and the targets, as markdown. */
-export function renderReport(results: Results): string {
-  const withBaseline = results.plugins.includes("baseline");
+export function renderReport(results: Results, options: ReportOptions = {}): string {
   const checks = checkTargets(results);
   return [
-    // A table of which no row has the bash plugin's figure (the big log) shows no column for it.
-    ...tables(results).map((table) =>
-      renderTable(table, withBaseline && table.rows.some((entry) => entry.baseline))
-    ),
+    // A table of which no row has the other plugin's figure (the big log) shows no column for it.
+    ...tables(results, options).map((table) => {
+      const other = table.other ?? "baseline";
+      return renderTable(
+        table,
+        results.plugins.includes(other) && table.rows.some((entry) => entry[other]),
+      );
+    }),
     ...(results.startup ? [renderStartup(results.startup)] : []),
     ...(checks.length > 0 ? [renderTargets(checks)] : []),
   ].join("\n\n") + "\n";

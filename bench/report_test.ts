@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { BigLogRecord, BigLogResult } from "./big_log.ts";
 import type { PluginName } from "./hooks.ts";
 import {
+  beforeTable,
   bigLogTable,
   checkTargets,
   formatSummary,
@@ -213,6 +214,162 @@ Deno.test("renderReport: two columns without a baseline, four with one", () => {
   );
 });
 
+/** The short step's runs of ours and of before, with the latencies given, one run each. */
+function latencies(
+  ours: { created: number; afterExit: number }[],
+  before: { created: number; afterExit: number }[],
+): StepsResult {
+  const run = (plugin: PluginName) => (figures: { created: number; afterExit: number }) =>
+    stepRun(plugin, "10 s step", { ...figures, cpu: 0.5, preExitCpu: 0, net: 20 });
+  return {
+    background: steps.background,
+    runs: [...ours.map(run("ours")), ...before.map(run("before"))],
+  };
+}
+
+const withBefore: StepsResult = {
+  background: steps.background,
+  runs: [
+    ...steps.runs,
+    stepRun("before", "10 s step", {
+      created: 0.9,
+      afterExit: 1.2,
+      cpu: 1.2,
+      preExitCpu: 0.4,
+      net: 30,
+    }),
+    stepRun("before", "10 s step", {
+      created: 0.8,
+      afterExit: 1.0,
+      cpu: 0.8,
+      preExitCpu: 0.4,
+      net: 28,
+    }),
+    stepRun("before", "120 s step", {
+      created: 0.8,
+      afterExit: 1.1,
+      cpu: 1.5,
+      preExitCpu: 0.5,
+      net: 31,
+    }),
+  ],
+};
+
+Deno.test("beforeTable: ours against the earlier checkout, latency, CPU and memory, no API requests", () => {
+  const table = beforeTable(withBefore, { beforeCommit: "5b08bf9c0ffee" });
+  assert.equal(table.title, "This plugin against itself before (commit 5b08bf9)");
+  assert.equal(table.other, "before");
+  const rounded = (median?: number) => median === undefined ? undefined : +median.toFixed(3);
+  const rows = table.rows.map((row) => [
+    row.figure,
+    rounded(row.ours?.median),
+    rounded(row.before?.median),
+  ]);
+  assert.deepEqual(rows, [
+    ["Hook start → Job created (s)", 0.6, 0.85],
+    ["Container exit → hook exit (s)", 0.2, 1.1],
+    ["CPU, command hook (s)", 0.5, 1],
+    ["CPU, pre-exit hook (s)", 0.1, 0.4],
+    ["CPU per step, 10 s step (s)", 0.6, 1.4],
+    ["CPU per step, 120 s step (s)", 0.6, 2],
+    ["Peak memory, command hook (MiB)", 64, 64],
+    ["Peak memory, pre-exit hook (MiB)", 64, 64],
+  ]);
+  assert.equal(beforeTable(withBefore).title, "This plugin against itself before");
+});
+
+Deno.test("renderReport: the before table has its own columns; the per-step table keeps the bash plugin's", () => {
+  const markdown = renderReport(
+    { plugins: ["ours", "baseline", "before"], steps: withBefore },
+    { beforeCommit: "5b08bf9c0ffee" },
+  );
+  const [perStep, before] = markdown.split(
+    "**This plugin against itself before (commit 5b08bf9)**",
+  );
+  assert.ok(before, "the before table is there, under its commit");
+  assert.match(perStep, /^\| Figure +\| This plugin +\| Bash plugin +\| Bash \/ this \|$/m);
+  assert.doesNotMatch(perStep, /Before/);
+  assert.match(before, /^\| Figure +\| This plugin +\| Before +\| Before \/ this \|$/m);
+  assert.match(
+    before,
+    /^\| Container exit → hook exit \(s\) +\| 0\.20 \(0\.10–0\.30\) +\| 1\.10 \(1\.00–1\.20\) +\| 5\.5× +\|$/m,
+  );
+  assert.match(markdown, /^\| Hook start → Job created no worse than before .*\| yes +\|$/m);
+  const alone = renderReport({ plugins: ["ours", "before"], steps: withBefore });
+  assert.match(alone, /^\| Figure +\| This plugin +\|$/m, "no bash plugin, no column for it");
+  assert.match(alone, /^\| Figure +\| This plugin +\| Before +\| Before \/ this \|$/m);
+  assert.doesNotMatch(renderReport({ plugins: ["ours", "baseline"], steps }), /before/i);
+});
+
+const noWorse: {
+  name: string;
+  ours: { created: number; afterExit: number }[];
+  before: { created: number; afterExit: number }[];
+  met: [boolean | undefined, boolean | undefined];
+  measured?: RegExp;
+}[] = [
+  {
+    name: "faster than before",
+    ours: [{ created: 0.3, afterExit: 1.0 }],
+    before: [{ created: 0.5, afterExit: 1.2 }],
+    met: [true, true],
+    measured: /^0\.30 s vs 0\.50 s before \(-0\.20 s; allowed \+0\.05 s\)$/,
+  },
+  {
+    name: "slower by the absolute tolerance exactly, or by a little more",
+    ours: [{ created: 0.4, afterExit: 0.36 }],
+    before: [{ created: 0.35, afterExit: 0.3 }],
+    met: [true, false],
+  },
+  {
+    name: "slower by the relative tolerance exactly, or by a little more",
+    ours: [{ created: 2.1, afterExit: 2.11 }],
+    before: [{ created: 2, afterExit: 2 }],
+    met: [true, false],
+    measured: /^2\.10 s vs 2\.00 s before \(\+0\.10 s; allowed \+0\.10 s\)$/,
+  },
+  {
+    name: "medians, not single runs",
+    ours: [{ created: 0.3, afterExit: 1 }, { created: 0.9, afterExit: 3 }, {
+      created: 0.31,
+      afterExit: 1.01,
+    }],
+    before: [{ created: 0.3, afterExit: 1 }, { created: 0.31, afterExit: 1.01 }, {
+      created: 0.32,
+      afterExit: 1.02,
+    }],
+    met: [true, true],
+  },
+  {
+    name: "no runs of ours: not judged",
+    ours: [],
+    before: [{ created: 0.3, afterExit: 1 }],
+    met: [undefined, undefined],
+    measured: /^not measured$/,
+  },
+];
+for (const { name, ours, before, met, measured } of noWorse) {
+  Deno.test(`checkTargets: no worse than before, ${name}`, () => {
+    const checks = checkTargets({ plugins: ["ours", "before"], steps: latencies(ours, before) })
+      .filter((check) => check.target.includes("no worse than before"));
+    assert.deepEqual(checks.map((check) => check.target), [
+      "Hook start → Job created no worse than before (median; tolerance: 5 % of before's, at least 0.05 s)",
+      "Container exit → hook exit no worse than before (median; tolerance: 5 % of before's, at least 0.05 s)",
+    ]);
+    assert.deepEqual(checks.map((check) => check.met), met);
+    if (measured) assert.match(checks[0].measured, measured);
+  });
+}
+
+Deno.test("checkTargets: without the earlier checkout's runs, no before targets", () => {
+  const checks = checkTargets({ plugins: ["ours", "baseline"], steps });
+  assert.equal(checks.filter((check) => check.target.includes("before")).length, 0);
+  assert.equal(
+    checkTargets({ plugins: ["ours", "baseline", "before"], steps: withBefore }).length,
+    6,
+  );
+});
+
 function startupRun(program: StartupProgram, ms: number, mib: number, errors: string[] = []) {
   return { program, repetition: 1, status: 0, seconds: ms / 1000, peakBytes: mib * MIB, errors };
 }
@@ -366,6 +523,17 @@ Deno.test("renderReport: the new parts' tables, no bash column for the big log",
   assert.match(markdown, /\*\*Start-up, process start → exit/);
   assert.match(markdown, /^\| Peak memory, 100 MB log \(MiB\) +\| 37\.0 \(34\.0–40\.0\) +\|$/m);
   assert.match(markdown, /^\| Figure +\| This plugin +\| Bash plugin +\| Bash \/ this \|$/m);
+});
+
+Deno.test("renderReport renders a run from before --before: no before table, no before targets", async () => {
+  const document = JSON.parse(
+    await Deno.readTextFile(new URL("./results/2026-12-02-full.json", import.meta.url)),
+  ) as { meta: { before?: unknown }; results: Results };
+  assert.equal(document.meta.before, undefined);
+  const markdown = renderReport(document.results);
+  assert.match(markdown, /\*\*Per step\*\*/);
+  assert.match(markdown, /\*\*Targets\*\*/);
+  assert.doesNotMatch(markdown, /against itself before|no worse than before|\| Before/);
 });
 
 Deno.test("renderReport renders a run from before the start-up and big log parts", async () => {

@@ -3,7 +3,8 @@
  * id, the job's environment files, the `command` hook (and, where cleanup is measured, the
  * `pre-exit` hook) run as the agent runs them, each in a measured cgroup.
  *
- * - steps: a short and a long step, one after another, the plugins alternating in order.
+ * - steps: a short and a long step, one after another, the plugins taking turns to go first;
+ *   this plugin at an earlier commit (`--before`) runs here, and only here, as a third.
  *   Per step: hook start → Job seen by a watch; container end (its own clock, printed last)
  *   → hook exit; CPU and peak memory of each hook; API requests over a window from before
  *   the hook to a few seconds after the pre-exit hook, and over idle windows as long as the
@@ -65,6 +66,8 @@ export interface BenchContext {
   settings: Settings;
   /** This plugin, then the baseline if one was given. */
   plugins: PluginUnderTest[];
+  /** This plugin at an earlier commit, if one was given: the steps part runs it too. */
+  before?: PluginUnderTest;
   /** The hooks' working directory; job environment files go here too. */
   workDir: string;
   /** PATH of the hooks. */
@@ -424,9 +427,13 @@ async function idleWindow(
   };
 }
 
-/** The plugins in the order of a repetition: alternating, so neither always goes first. */
-function inOrder(plugins: PluginUnderTest[], repetition: number): PluginUnderTest[] {
-  return repetition % 2 === 1 ? plugins : [...plugins].reverse();
+/**
+ * The plugins in the order of a repetition (1…): the list rotated by one more each time, so
+ * each goes first in turn (two plugins alternate).
+ */
+export function inOrder<T>(plugins: readonly T[], repetition: number): T[] {
+  const shift = (repetition - 1) % Math.max(plugins.length, 1);
+  return [...plugins.slice(shift), ...plugins.slice(0, shift)];
 }
 
 /** The steps part: latency, CPU, memory and API requests of a short and a long step. */
@@ -435,7 +442,8 @@ export async function measureSteps(
   cluster: BenchCluster,
 ): Promise<StepsResult> {
   const { settings } = context;
-  await warmUp(context, cluster, cluster.kubeconfigPath);
+  const plugins = context.before ? [...context.plugins, context.before] : context.plugins;
+  await warmUp({ ...context, plugins }, cluster, cluster.kubeconfigPath);
   const scenarios = [
     {
       name: `${settings.shortStepSeconds} s step`,
@@ -453,7 +461,7 @@ export async function measureSteps(
   for (const scenario of scenarios) {
     for (let repetition = 1; repetition <= scenario.repetitions; repetition++) {
       let longest = 0;
-      for (const plugin of inOrder(context.plugins, repetition)) {
+      for (const plugin of inOrder(plugins, repetition)) {
         context.signal.throwIfAborted();
         context.log(`${scenario.name}, run ${repetition}/${scenario.repetitions}: ${plugin.name}`);
         const group = await context.groups

@@ -16,7 +16,12 @@ const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
  */
 export function compiledRunFlags(): string[] {
   const denoJson = JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)));
-  return (denoJson.tasks.compile as string).split(/\s+/).filter((word) =>
+  return compileTaskRunFlags(denoJson.tasks.compile);
+}
+
+/** The permissions and V8 flags of a `deno compile` command line (a deno.json compile task). */
+export function compileTaskRunFlags(compileTask: string): string[] {
+  return compileTask.split(/\s+/).filter((word) =>
     word.startsWith("--allow-") || word.startsWith("--v8-flags=")
   );
 }
