@@ -8,7 +8,7 @@
  * @module
  */
 import type { V1Job, V1ObjectMeta } from "@kubernetes/client-node";
-import { cleanupOptions } from "./config/cleanup_options.ts";
+import { type CleanupOptions, cleanupOptions } from "./config/cleanup_options.ts";
 import { Api, ApiError } from "./kube/client.ts";
 import { loadClusterAccess, resolveNamespace } from "./kube/kubeconfig.ts";
 import { paths } from "./kube/paths.ts";
@@ -184,20 +184,81 @@ export async function deleteSelected(
   return deleted;
 }
 
+/** Where `deleteOldJobs` looks, and what it leaves out. */
+export interface Sweep {
+  /** The namespace of the Jobs. */
+  namespace: string;
+  /**
+   * The `buildkite/job-id` label value of a step whose own Job the sweep leaves out: the
+   * caller deletes that one itself, at the same time.
+   */
+  except?: string;
+}
+
 /**
- * `jobs-cleanup-via-plugin`: deletes this plugin's Jobs in `namespace` older than a day that
- * have ended, each said in the log. A problem is reported, never thrown; returns whether the
- * sweep ran to its end (a Job it could not delete is said, and left to the next step's).
+ * `jobs-cleanup-via-plugin`: deletes this plugin's Jobs older than a day that have ended,
+ * each said in the log. A problem is reported, never thrown; returns whether the sweep ran to
+ * its end (a Job it could not delete is said, and left to the next step's).
  */
-export function deleteOldJobs(api: Api, output: Output, namespace: string): Promise<boolean> {
+export function deleteOldJobs(api: Api, output: Output, sweep: Sweep): Promise<boolean> {
+  const { namespace, except } = sweep;
+  const leftOut = (job: JobMetadata) =>
+    except !== undefined && job.metadata?.labels?.[JOB_ID_LABEL] === except;
   return part(output, "old Jobs", () =>
     deleteSelected(api, output, {
       namespace,
       labelSelector: `${PLUGIN_LABEL}=${PLUGIN_LABEL_VALUE}`,
       timeoutMs: 30_000,
-      pick: (jobs) => endedJobs(api, output, namespace, oldJobs(jobs, Date.now())),
+      pick: (jobs) =>
+        endedJobs(api, output, namespace, oldJobs(jobs, Date.now()).filter((job) => !leftOut(job))),
       naming: { kind: "old ", why: " (older than a day, and ended)" },
     }));
+}
+
+/**
+ * `jobs-cleanup-via-plugin`'s sweep of old Jobs, run alongside other work (the step itself, or
+ * the deletion of its Job): its lines are held back, for the caller to write after that
+ * work's. Resolves, never rejects, with whether it ran to its end.
+ */
+export async function sweepOldJobs(
+  api: Api,
+  sweep: Sweep,
+): Promise<{ swept: boolean; lines: Uint8Array[] }> {
+  const lines: Uint8Array[] = [];
+  const held = new Output((bytes) => {
+    lines.push(bytes);
+    return Promise.resolve();
+  });
+  return { swept: await deleteOldJobs(api, held, sweep), lines };
+}
+
+/**
+ * The cleanup after a step, as `options` say: its Job, and old Jobs. The sweep of old Jobs
+ * runs alongside the deletion of the step's Job, since its list need not wait for theirs, and
+ * leaves the step's own Job to it; its lines follow the step Job's in the log.
+ */
+export async function cleanUpStep(
+  api: Api,
+  output: Output,
+  step: { namespace: string; options: CleanupOptions },
+): Promise<void> {
+  const { namespace, options } = step;
+  const stepJob = labelValue(options.jobId);
+  const deletesStepJob = options["job-cleanup-after-finished-via-plugin"];
+  const stepJobDeleted = deletesStepJob
+    ? part(output, "the step's Job", () =>
+      deleteSelected(api, output, {
+        namespace,
+        labelSelector: `${JOB_ID_LABEL}=${stepJob}`,
+        timeoutMs: 10_000,
+        naming: { kind: "", why: "" },
+      }))
+    : undefined;
+  const sweep = options["jobs-cleanup-via-plugin"]
+    ? sweepOldJobs(api, { namespace, except: deletesStepJob ? stepJob : undefined })
+    : undefined;
+  await stepJobDeleted;
+  for (const line of (await sweep)?.lines ?? []) await output.write(line);
 }
 
 /** Cleans up after a step; always returns 0. */
@@ -211,19 +272,9 @@ export async function cleanup(env: Env): Promise<number> {
     }
     const access = await loadClusterAccess(env);
     const namespace = resolveNamespace(options.namespace, access);
-    const client = new Api(access);
-    api = client;
+    api = new Api(access);
     await output.group("~~~", "Cleanup");
-    if (options["job-cleanup-after-finished-via-plugin"]) {
-      await part(output, "the step's Job", () =>
-        deleteSelected(client, output, {
-          namespace,
-          labelSelector: `${JOB_ID_LABEL}=${labelValue(options.jobId)}`,
-          timeoutMs: 10_000,
-          naming: { kind: "", why: "" },
-        }));
-    }
-    if (options["jobs-cleanup-via-plugin"]) await deleteOldJobs(client, output, namespace);
+    await cleanUpStep(api, output, { namespace, options });
   } catch (error) {
     await output.note(`cleanup skipped: ${(error as Error).message}`);
   } finally {

@@ -47,6 +47,19 @@ export async function render(env: Env, output: "yaml" | "json"): Promise<string>
   return JSON.stringify({ apiVersion: "v1", kind: "List", items }, null, 2) + "\n";
 }
 
+/**
+ * Starts the one-time set-up of the TLS library's random generator on a thread of its own, to
+ * run while this one loads the command's modules and reads its configuration. Deno's TLS
+ * (rustls on AWS-LC) seeds that generator from CPU jitter the first time a process needs
+ * randomness (aws/aws-lc-rs#899): about 20 ms of CPU, which would otherwise hold up the first
+ * request of a program as short as the pre-exit hook's. WebCrypto's key generation draws on
+ * the same generator, and runs off the main thread.
+ */
+function startTlsSetUp(): void {
+  crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"])
+    .catch(() => {});
+}
+
 async function main(argv: string[], env: Env): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -78,6 +91,7 @@ async function main(argv: string[], env: Env): Promise<number> {
       return await run(env);
     }
     case "cleanup": {
+      startTlsSetUp();
       const { cleanup } = await import("./cleanup.ts");
       return await cleanup(env);
     }

@@ -14,7 +14,7 @@ import { Api, ApiError } from "./kube/client.ts";
 import { loadClusterAccess, resolveNamespace } from "./kube/kubeconfig.ts";
 import { requireSidecarSupport } from "./kube/server_version.ts";
 import { paths, submit } from "./kube/submit.ts";
-import { deleteOldJobs, deleteSelected } from "./cleanup.ts";
+import { deleteSelected, sweepOldJobs } from "./cleanup.ts";
 import { type Placement, renderStep } from "./render/mod.ts";
 import { JOB_ID_LABEL, labelValue } from "./render/names.ts";
 import { STEP_CONTAINER } from "./render/job.ts";
@@ -148,23 +148,6 @@ async function deleteStepWithin(
   }
 }
 
-/**
- * `jobs-cleanup-via-plugin`'s sweep of old Jobs, run while the step runs: its lines are held
- * back, so as not to break into the step's log, for the caller to write after the verdict.
- * Resolves, never rejects, with whether it ran to its end.
- */
-async function sweepOldJobs(
-  api: Api,
-  namespace: string,
-): Promise<{ swept: boolean; lines: Uint8Array[] }> {
-  const lines: Uint8Array[] = [];
-  const held = new Output((bytes) => {
-    lines.push(bytes);
-    return Promise.resolve();
-  });
-  return { swept: await deleteOldJobs(api, held, namespace), lines };
-}
-
 /** What became of a Job's creation: the Job created, or the error that ended the attempts. */
 type Submission = { job: V1Job } | { error: Error };
 
@@ -283,7 +266,7 @@ class StepRun {
     this.#submission = creating.then((job) => ({ job }), (error) => ({ error }));
     const job = await creating;
     if (this.#cleansUpForPreExit() && config.options["jobs-cleanup-via-plugin"]) {
-      this.#sweep ??= sweepOldJobs(api, namespace);
+      this.#sweep ??= sweepOldJobs(api, { namespace });
     }
     const verdict = await followJob({
       api,

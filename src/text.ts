@@ -22,15 +22,16 @@ export function concatBytes(pieces: Uint8Array[]): Uint8Array {
 
 /** Base64 of `text`'s UTF-8 bytes. */
 export function toBase64(text: string): string {
-  let binary = "";
-  for (const byte of encoder.encode(text)) binary += String.fromCharCode(byte);
-  return btoa(binary);
+  return encoder.encode(text).toBase64();
 }
 
-/** The UTF-8 text whose base64 is `data` (white space in it ignored). */
+/**
+ * The UTF-8 text whose base64 is `data` (white space in it ignored). The typed array's own
+ * decoder rather than `atob`, whose first call costs a process about 1 ms: every hook with a
+ * kubeconfig decodes its certificate authority as it starts.
+ */
 export function fromBase64(data: string): string {
-  const binary = atob(data.replace(/\s+/g, ""));
-  return decoder.decode(Uint8Array.from(binary, (char) => char.charCodeAt(0)));
+  return decoder.decode(Uint8Array.fromBase64(data.replace(/\s+/g, "")));
 }
 
 /**

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { V1Job } from "@kubernetes/client-node";
 import {
+  cleanUpStep,
   deleteOldJobs,
   deleteSelected,
   hasEnded,
@@ -9,7 +10,7 @@ import {
   OLD_JOB_AGE_MS,
   oldJobs,
 } from "../../src/cleanup.ts";
-import type { Api, RequestOptions } from "../../src/kube/client.ts";
+import { type Api, ApiError, type RequestOptions } from "../../src/kube/client.ts";
 import { Output } from "../../src/report.ts";
 
 const now = Date.parse("2026-11-27T12:00:00Z");
@@ -95,16 +96,129 @@ Deno.test("the old Jobs' sweep says whether it ran to its end, a problem said, n
       request: (method: string) => method === "GET" ? list() : Promise.resolve({}),
     }) as unknown as Api;
   assert.equal(
-    await deleteOldJobs(answering(() => Promise.resolve({ items: null })), output, "ci"),
+    await deleteOldJobs(answering(() => Promise.resolve({ items: null })), output, {
+      namespace: "ci",
+    }),
     true,
   );
   assert.deepEqual(log, []);
   assert.equal(
-    await deleteOldJobs(answering(() => Promise.reject(new Error("no answer"))), output, "ci"),
+    await deleteOldJobs(
+      answering(() => Promise.reject(new Error("no answer"))),
+      output,
+      { namespace: "ci" },
+    ),
     false,
   );
   assert.deepEqual(log, ["kubernetes plugin: could not clean up old Jobs: no answer\n"]);
 });
+
+/** The step whose cleanup the tests below run, in namespace `ci`. */
+const STEP_JOB_ID = "0190a1b2-0000-7000-8000-00000000000a";
+
+/**
+ * An API of one namespace holding `jobs` (each ended), answering a list as its label selector
+ * says, after `listDelayMs` for the step's own list; records every request as `METHOD path`,
+ * with `?labelSelector` for lists.
+ */
+function fakeCluster(jobs: V1Job[], options: { stepListDelayMs?: number } = {}) {
+  const requests: string[] = [];
+  const remaining = new Map(jobs.map((job) => [job.metadata!.name!, job]));
+  const api = {
+    async request(method: string, path: string, request: RequestOptions = {}) {
+      const selector = request.query?.labelSelector as string | undefined;
+      requests.push(selector ? `${method} ${path}?${selector}` : `${method} ${path}`);
+      const name = path.split("/jobs/")[1];
+      if (name === undefined) {
+        if (selector?.startsWith("buildkite/job-id=")) {
+          await new Promise((resolve) => setTimeout(resolve, options.stepListDelayMs ?? 0));
+        }
+        const [key, value] = selector!.split("=");
+        const items = [...remaining.values()]
+          .filter((job) => job.metadata?.labels?.[key] === value)
+          .map(({ metadata }) => ({ metadata }));
+        return { metadata: {}, items };
+      }
+      const job = remaining.get(name);
+      if (!job) throw new ApiError(404, "NotFound", `jobs.batch "${name}" not found`);
+      if (method === "DELETE") remaining.delete(name);
+      return job;
+    },
+  };
+  return { api: api as unknown as Api, requests };
+}
+
+function recordingOutput() {
+  const log: string[] = [];
+  const output = new Output((bytes) => {
+    log.push(new TextDecoder().decode(bytes));
+    return Promise.resolve();
+  });
+  return { output, log };
+}
+
+/** A Job of this plugin for the step `jobId`, created `ageMs` ago, finished. */
+function finishedJob(name: string, jobId: string, ageMs: number): V1Job {
+  return {
+    metadata: {
+      name,
+      labels: { "buildkite/plugin": "kubernetes", "buildkite/job-id": jobId },
+      creationTimestamp: new Date(Date.now() - ageMs) as unknown as Date,
+    },
+    status: { conditions: [condition("Complete")] },
+  };
+}
+
+const cleanupOptions = (deletesStepJob: boolean, sweeps: boolean) => ({
+  jobId: STEP_JOB_ID,
+  "job-cleanup-after-finished-via-plugin": deletesStepJob,
+  "jobs-cleanup-via-plugin": sweeps,
+});
+
+Deno.test("pre-exit lists old Jobs while the step's own list is unanswered, and says the step's Job first", async () => {
+  const { api, requests } = fakeCluster([
+    finishedJob("step", STEP_JOB_ID, HOUR_MS),
+    finishedJob("old", "another-step", OLD_JOB_AGE_MS * 2),
+  ], { stepListDelayMs: 100 });
+  const { output, log } = recordingOutput();
+  await cleanUpStep(api, output, { namespace: "ci", options: cleanupOptions(true, true) });
+  const jobs = "/apis/batch/v1/namespaces/ci/jobs";
+  // The step's list answers last: the sweep asked for its own list, and was done, before then.
+  assert.deepEqual(requests, [
+    `GET ${jobs}?buildkite/job-id=${STEP_JOB_ID}`,
+    `GET ${jobs}?buildkite/plugin=kubernetes`,
+    `GET ${jobs}/old`,
+    `DELETE ${jobs}/old`,
+    `DELETE ${jobs}/step`,
+  ]);
+  assert.deepEqual(log, [
+    "kubernetes plugin: deleted Job ci/step\n",
+    "kubernetes plugin: deleted Job ci/old (older than a day, and ended)\n",
+  ]);
+});
+
+const ownJobCases: [string, boolean, string[]][] = [
+  ["deleted by the step's cleanup alone", true, [
+    "kubernetes plugin: deleted Job ci/step\n",
+  ]],
+  ["swept as any other when the step's cleanup is off", false, [
+    "kubernetes plugin: deleted Job ci/step (older than a day, and ended)\n",
+  ]],
+];
+for (const [name, deletesStepJob, expected] of ownJobCases) {
+  Deno.test(`pre-exit: the step's own Job, a day old and ended, is ${name}`, async () => {
+    const { api, requests } = fakeCluster([
+      finishedJob("step", STEP_JOB_ID, OLD_JOB_AGE_MS * 2),
+    ]);
+    const { output, log } = recordingOutput();
+    await cleanUpStep(api, output, {
+      namespace: "ci",
+      options: cleanupOptions(deletesStepJob, true),
+    });
+    assert.deepEqual(log, expected);
+    assert.equal(requests.filter((request) => request.startsWith("DELETE")).length, 1);
+  });
+}
 
 const ended: [string, V1Job, boolean][] = [
   ["finished (Complete)", { status: { conditions: [condition("Complete")] } }, true],

@@ -1,7 +1,9 @@
 /**
  * Run by client_test.ts with `--v8-flags=--expose-gc`: opens a stream (or a watch) with a
  * signal, collects garbage, aborts, and prints how the stream ended within 2 s:
- * `ended: <how>` or `still running`. Argument: `stream` or `watch`, then `fetch` or `node`.
+ * `ended: <how>` or `still running`. Arguments: `stream` or `watch`, then `fetch` or `node`;
+ * or `timeout`: a stream with a time limit (`timeoutMs`) and no signal, which its time limit
+ * alone ends, after the garbage collection.
  *
  * @module
  */
@@ -28,8 +30,13 @@ const api = new Api({
 });
 const cancel = new AbortController();
 let ended: Promise<string>;
-if (mode === "stream") {
-  const { body } = await api.stream("/log", { signal: cancel.signal, answerWhenever: true });
+if (mode === "stream" || mode === "timeout") {
+  const { body } = await api.stream(
+    "/log",
+    mode === "stream"
+      ? { signal: cancel.signal, answerWhenever: true }
+      : { timeoutMs: 400, answerWhenever: true },
+  );
   ended = (async () => {
     try {
       for await (const _ of body) { /* the first line, then nothing */ }

@@ -368,6 +368,25 @@ for (const transport of ["fetch", "node"]) {
   }
 }
 
+for (const transport of ["fetch", "node"]) {
+  Deno.test(`a stream's time limit still ends it after a garbage collection (${transport})`, async () => {
+    const { stdout, success } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        "--v8-flags=--expose-gc",
+        new URL("./abort_after_gc.ts", import.meta.url).pathname,
+        "timeout",
+        transport,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    assert.ok(success);
+    assert.match(new TextDecoder().decode(stdout), /^ended: /);
+  });
+}
+
 Deno.test("with a proxy configured, streams go through it as every other request does", async () => {
   await withServer(() => new Response("through\n"), async (server) => {
     const seen: string[] = [];
