@@ -263,6 +263,36 @@ async function readHead(conn: Deno.Conn): Promise<{ head: string; rest: Uint8Arr
 }
 
 /**
+ * A connection to `url`'s server, TLS for `https:`, its writes sent at once (`TCP_NODELAY`).
+ * `Deno.connectTls` leaves Nagle's algorithm on: the client's answer to the API server's
+ * HelloRetryRequest, written in two parts, then waits for the server's delayed ACK, and every
+ * stream started 40 ms late (among them the last read of a step's log, after its container
+ * ended). The handshake runs on a TCP connection set up first, unless the user has a client
+ * certificate, which only `Deno.connectTls` presents.
+ */
+async function connect(url: URL, tls: StreamTls): Promise<Deno.Conn> {
+  const port = Number(url.port) || (url.protocol === "https:" ? 443 : 80);
+  const hostname = url.hostname.replace(/^\[|\]$/g, "");
+  const caCerts = tls.ca ? [tls.ca] : undefined;
+  if (url.protocol === "https:" && tls.cert && tls.key) {
+    return await Deno.connectTls({ hostname, port, caCerts, cert: tls.cert, key: tls.key });
+  }
+  const tcp = await Deno.connect({ hostname, port });
+  tcp.setNoDelay(true);
+  if (url.protocol !== "https:") return tcp;
+  try {
+    return await Deno.startTls(tcp, { hostname, caCerts });
+  } catch (error) {
+    try {
+      tcp.close();
+    } catch {
+      // Taken by the handshake, and closed with it.
+    }
+    throw error;
+  }
+}
+
+/**
  * Sends a GET for `url` on a connection of its own and resolves once the answer's head has
  * come; `signal` ends the request and its body.
  */
@@ -272,16 +302,7 @@ export async function streamingGet(
   tls: StreamTls,
   signal: AbortSignal,
 ): Promise<Answer> {
-  const port = Number(url.port) || (url.protocol === "https:" ? 443 : 80);
-  const hostname = url.hostname.replace(/^\[|\]$/g, "");
-  const conn: Deno.Conn = url.protocol === "https:"
-    ? await Deno.connectTls({
-      hostname,
-      port,
-      caCerts: tls.ca ? [tls.ca] : undefined,
-      ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
-    })
-    : await Deno.connect({ hostname, port });
+  const conn = await connect(url, tls);
   const abort = () => {
     try {
       conn.close();

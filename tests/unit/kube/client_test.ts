@@ -288,6 +288,32 @@ Deno.test("TLS: the kubeconfig's CA is trusted, and a server it did not sign is 
   });
 });
 
+Deno.test("TLS: a stream (a watch, a followed log) trusts the kubeconfig's CA and refuses a server it did not sign", async () => {
+  await withPki(async (ours) => {
+    await withPki(async (other) => {
+      const handler = () => new Response('{"type":"ADDED","object":{"n":1}}\n');
+      await withServer(handler, async (server) => {
+        const trusted = new Api(access(server, { ca: ours.ca }));
+        const stranger = new Api(access(server, { ca: other.ca }));
+        try {
+          const events = [];
+          for await (const event of trusted.watch("/api/v1/pods", {}, { idleMs: 5000 })) {
+            events.push(event);
+          }
+          assert.deepEqual(events, [{ type: "ADDED", object: { n: 1 } }]);
+          await assert.rejects(
+            stranger.stream("/api/v1/pods", {}),
+            (error) => error instanceof ApiError && /invalid peer certificate/.test(error.message),
+          );
+        } finally {
+          trusted.close();
+          stranger.close();
+        }
+      }, ours);
+    });
+  });
+});
+
 Deno.test("TLS: insecure-skip-tls-verify reaches a server no CA of ours signed", async () => {
   await withPki(async (pki) => {
     await withServer(() => Response.json({ gitVersion: "v1.37.2" }), async (server) => {
