@@ -40,9 +40,10 @@ kubernetes_plugin_run() {
   local plugin_dir program status cleaned_up_file="" cleaned_up=""
   plugin_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
   local -a command
-  # From source, Deno runs the program as deno.json's compile task builds it, with the same
-  # runtime flags (tests/unit/hooks_test.ts checks that the two agree).
-  local -a runtime_flags=(--v8-flags=--max-semi-space-size=1)
+  # From source, Deno runs the program as deno.json's compile task builds it: no code cache,
+  # the same V8 flags (tests/unit/hooks_test.ts checks that the two agree).
+  local -a runtime_flags=(--no-code-cache
+    "--v8-flags=--max-semi-space-size=1,--invocation-count-for-feedback-allocation=64,--invocation-count-for-maglev=4000")
   if [[ -n "${BUILDKITE_KUBERNETES_PLUGIN_PROGRAM:-}" ]]; then
     command=("${BUILDKITE_KUBERNETES_PLUGIN_PROGRAM}")
   elif program="$(command -v kubernetes-buildkite-plugin)"; then
