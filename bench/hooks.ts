@@ -10,7 +10,7 @@
  */
 
 import { REPOSITORY_ROOT } from "../tests/cluster/binaries.ts";
-import { compiledRunFlags, compileTaskRunFlags } from "../tests/integration/step_runner.ts";
+import { compiledRunFlags, compileTaskRunFlags } from "../tests/compile_task.ts";
 import type { MeasuredGroup } from "./measured_group.ts";
 
 /** Which plugin: this one, the bash plugin, or this one at an earlier commit (`--before`). */
@@ -32,8 +32,8 @@ export interface PluginUnderTest {
 /**
  * This plugin, run from source: `BUILDKITE_KUBERNETES_PLUGIN_PROGRAM` points at a script
  * that runs `deno run src/main.ts` with the Deno running the benchmark, and the permissions
- * and V8 flags of the compiled program. (The compiled binary the agent image carries needs
- * `deno compile`, which downloads a runtime.)
+ * and runtime flags (code cache, V8 flags) of the compiled program. (The compiled binary the
+ * agent image carries needs `deno compile`, which downloads a runtime.)
  */
 export function ourPlugin(workDir: string): Promise<PluginUnderTest> {
   return fromSource("ours", REPOSITORY_ROOT, {

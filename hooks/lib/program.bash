@@ -40,14 +40,18 @@ kubernetes_plugin_run() {
   local plugin_dir program status cleaned_up_file="" cleaned_up=""
   plugin_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
   local -a command
+  # From source, Deno runs the program as deno.json's compile task builds it: no code cache,
+  # the same V8 flags (tests/unit/hooks_test.ts checks that the two agree).
+  local -a runtime_flags=(--no-code-cache
+    "--v8-flags=--max-semi-space-size=1,--invocation-count-for-feedback-allocation=64,--invocation-count-for-maglev=4000")
   if [[ -n "${BUILDKITE_KUBERNETES_PLUGIN_PROGRAM:-}" ]]; then
     command=("${BUILDKITE_KUBERNETES_PLUGIN_PROGRAM}")
   elif program="$(command -v kubernetes-buildkite-plugin)"; then
     command=("${program}")
   elif [[ -x "${plugin_dir}/node_modules/.bin/deno" ]]; then
-    command=("${plugin_dir}/node_modules/.bin/deno" run --quiet --allow-all --v8-flags=--max-semi-space-size=1 "${plugin_dir}/src/main.ts")
+    command=("${plugin_dir}/node_modules/.bin/deno" run --quiet --allow-all "${runtime_flags[@]}" "${plugin_dir}/src/main.ts")
   elif program="$(command -v deno)"; then
-    command=("${program}" run --quiet --allow-all --v8-flags=--max-semi-space-size=1 --node-modules-dir=auto "${plugin_dir}/src/main.ts")
+    command=("${program}" run --quiet --allow-all "${runtime_flags[@]}" --node-modules-dir=auto "${plugin_dir}/src/main.ts")
   else
     echo "kubernetes plugin: cannot find its program. Use the agent image (quay.io/muhlba91/buildkite-agent)," \
       "which carries kubernetes-buildkite-plugin, put that binary on PATH, set BUILDKITE_KUBERNETES_PLUGIN_PROGRAM" \

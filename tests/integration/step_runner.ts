@@ -6,25 +6,9 @@
  */
 import { fileURLToPath } from "node:url";
 import { type Cluster, testCluster } from "../cluster/testing.ts";
+import { compiledRunFlags } from "../compile_task.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
-
-/**
- * What `deno task compile` gives the program in the image, its permissions and V8 flags: the
- * tests (and the benchmark) run it with exactly these, so a missing permission fails here
- * rather than in production.
- */
-export function compiledRunFlags(): string[] {
-  const denoJson = JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)));
-  return compileTaskRunFlags(denoJson.tasks.compile);
-}
-
-/** The permissions and V8 flags of a `deno compile` command line (a deno.json compile task). */
-export function compileTaskRunFlags(compileTask: string): string[] {
-  return compileTask.split(/\s+/).filter((word) =>
-    word.startsWith("--allow-") || word.startsWith("--v8-flags=")
-  );
-}
 
 /** A step to run. */
 export interface StepOptions {

@@ -15,6 +15,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { compiledRuntimeFlags } from "../compile_task.ts";
 
 const REPO = resolve(import.meta.dirname!, "../..");
 
@@ -54,7 +55,7 @@ Deno.test("hooks: BUILDKITE_KUBERNETES_PLUGIN_PROGRAM comes first, and run's sta
   assert.deepEqual(result, { status: 3, stdout: "explicit run\n", stderr: "" });
 });
 
-Deno.test("hooks: then kubernetes-buildkite-plugin on PATH, then the checkout's own Deno", () => {
+Deno.test("hooks: then kubernetes-buildkite-plugin on PATH, then the checkout's own Deno, then Deno on PATH", () => {
   using box = sandbox();
   const { plugin, bin } = box;
   mkdirSync(join(plugin, "node_modules/.bin"), { recursive: true });
@@ -62,9 +63,17 @@ Deno.test("hooks: then kubernetes-buildkite-plugin on PATH, then the checkout's 
   fakeProgram(join(bin, "kubernetes-buildkite-plugin"), "on-path", 0);
   assert.equal(runHook(plugin, "pre-exit", { PATH: bin }).stdout, "on-path cleanup\n");
   rmSync(join(bin, "kubernetes-buildkite-plugin"));
+  // From source with the compiled program's runtime flags: the memory it was measured with.
+  const flags = compiledRuntimeFlags().join(" ");
   assert.equal(
     runHook(plugin, "command", { PATH: bin }).stdout,
-    `deno run --quiet --allow-all --v8-flags=--max-semi-space-size=1 ${plugin}/src/main.ts run\n`,
+    `deno run --quiet --allow-all ${flags} ${plugin}/src/main.ts run\n`,
+  );
+  rmSync(join(plugin, "node_modules"), { recursive: true });
+  fakeProgram(join(bin, "deno"), "deno-on-path", 0);
+  assert.equal(
+    runHook(plugin, "command", { PATH: bin }).stdout,
+    `deno-on-path run --quiet --allow-all ${flags} --node-modules-dir=auto ${plugin}/src/main.ts run\n`,
   );
 });
 
