@@ -14,7 +14,13 @@
  * @module
  */
 import { ByteBuffer } from "../byte_buffer.ts";
-import { type LineShown, type LogTime, ShownLines } from "./shown_lines.ts";
+import {
+  type LineShown,
+  type LineSpans,
+  type LogTime,
+  NO_LINES,
+  ShownLines,
+} from "./shown_lines.ts";
 
 export type { LogTime };
 
@@ -109,7 +115,6 @@ const TIMESTAMP_BYTES = 40;
 const NEWLINE_BYTES = Uint8Array.of(NEWLINE);
 const NOTHING = new Uint8Array(0);
 const NONE: readonly number[] = Object.freeze([]);
-const NO_LINES = new Float64Array(0);
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
@@ -189,7 +194,7 @@ export class LogCursor {
   #recent = new ShownLines();
   #lastSecond: number | undefined;
   /** The numbers of the lines shown that a resumed stream replays, in order. */
-  #replay: Float64Array = NO_LINES;
+  #replay: LineSpans = NO_LINES;
   /** How many of the replay's lines were found again. */
   #replayed = 0;
   #gap: LogGap | undefined;
@@ -353,7 +358,7 @@ export class LogCursor {
   /** The replayed lines a line stamped `time` may be, in order. */
   #candidatesFor(time: LogTime): readonly number[] {
     const stamped = (index: number) =>
-      this.#recent.stamped(this.#replay[index], time.second, time.nanos);
+      this.#recent.stamped(this.#replay.at(index), time.second, time.nanos);
     if (this.#replayed >= this.#replay.length) return NONE;
     if (this.#replayed > 0) return stamped(this.#replayed) ? [this.#replayed] : NONE;
     // The kubelet may have rotated the log meanwhile: the replay then starts inside what was
@@ -367,7 +372,7 @@ export class LogCursor {
 
   /** What was shown of the replayed line at `index` of the replay, if it is known. */
   #replayLine(index: number): LineShown | undefined {
-    return this.#recent.shown(this.#replay[index]);
+    return this.#recent.shown(this.#replay.at(index));
   }
 
   /**
@@ -376,7 +381,7 @@ export class LogCursor {
    */
   #endReplay(next?: LogTime): void {
     if (this.#replay.length === 0) return;
-    const last = this.#replay[this.#replay.length - 1];
+    const last = this.#replay.at(this.#replay.length - 1);
     if (this.#replayed === 0) {
       this.#gap = {
         after: this.#recent.time(last),
@@ -411,7 +416,7 @@ export class LogCursor {
       return;
     }
     const shown = this.#replayLine(match) ?? { head: 0, length: 0, complete: true };
-    this.#number = this.#replay[match];
+    this.#number = this.#replay.at(match);
     this.#head = shown.head;
     this.#length = shown.length;
     this.#replayed = match + 1;

@@ -45,6 +45,47 @@ const COMPLETE = 0x8000_0000;
 /** The longest length packed; a longer one is kept aside. */
 const LONGEST = 0x7fff_ffff;
 
+/**
+ * Line numbers by their position in a list of them: spans of consecutive lines. A replay is
+ * a few spans of hundreds of thousands of lines, not an array of them.
+ */
+export class LineSpans {
+  /** How many lines. */
+  readonly length: number;
+  readonly #starts: number[];
+  readonly #ends: number[];
+  /** How many lines come before each span. */
+  readonly #before: number[];
+  /** The span the last line asked for was in: lines are mostly asked for in order. */
+  #span = 0;
+
+  /** The lines from each of `starts` to the matching one of `ends`, not included. */
+  constructor(starts: number[], ends: number[]) {
+    this.#starts = starts;
+    this.#ends = ends;
+    this.#before = [];
+    let count = 0;
+    for (let span = 0; span < starts.length; span++) {
+      this.#before.push(count);
+      count += ends[span] - starts[span];
+    }
+    this.length = count;
+  }
+
+  /** The line at `index` (0 ≤ index < length). */
+  at(index: number): number {
+    if (index < 0 || index >= this.length) throw new RangeError(`no line at ${index}`);
+    let span = this.#span;
+    while (index < this.#before[span]) span--;
+    while (span + 1 < this.#starts.length && index >= this.#before[span + 1]) span++;
+    this.#span = span;
+    return this.#starts[span] + index - this.#before[span];
+  }
+}
+
+/** No lines. */
+export const NO_LINES = new LineSpans([], []);
+
 /** The timestamps of a block's lines: their nanoseconds. */
 type Block = Uint32Array;
 
@@ -159,24 +200,22 @@ export class ShownLines {
 
   /**
    * The numbers of the lines kept that are stamped in `second` or later, in order: all but
-   * a few of the lines kept, in an array made to size at once.
+   * a few of the lines kept, as the runs of them.
    */
-  since(second: number): Float64Array {
-    const runs: [number, number][] = [];
-    let count = 0;
+  since(second: number): LineSpans {
+    const starts: number[] = [];
+    const ends: number[] = [];
     for (let run = 0; run < this.#runStarts.length; run++) {
       if (this.#runSeconds[run] < second) continue;
       const from = Math.max(this.#runStarts[run], this.#first);
       const to = this.#runStarts[run + 1] ?? this.#next;
-      runs.push([from, to]);
-      count += to - from;
+      if (ends.at(-1) === from) ends[ends.length - 1] = to;
+      else {
+        starts.push(from);
+        ends.push(to);
+      }
     }
-    const lines = new Float64Array(count);
-    let index = 0;
-    for (const [from, to] of runs) {
-      for (let line = from; line < to; line++) lines[index++] = line;
-    }
-    return lines;
+    return new LineSpans(starts, ends);
   }
 
   /** Whether line `line` keeps its hash and length. */

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
-import { BLOCK_LINES, DETAILED_LINES, ShownLines } from "../../../src/follow/shown_lines.ts";
+import {
+  BLOCK_LINES,
+  DETAILED_LINES,
+  LineSpans,
+  ShownLines,
+} from "../../../src/follow/shown_lines.ts";
 
 const SECOND = Date.parse("2026-11-27T10:00:00Z") / 1000;
+
+/** The lines of `spans`, in order. */
+const all = (spans: LineSpans) => Array.from({ length: spans.length }, (_, at) => spans.at(at));
 
 /** Adds `count` complete lines stamped in `second`, each `n` bytes long with hash `n`. */
 function addLines(store: ShownLines, second: number, count: number): number[] {
@@ -37,9 +45,9 @@ Deno.test("lines are kept from the second before the newest line's, and the repl
   const newest = addLines(store, SECOND + 2, 2);
   // Lines of SECOND went as SECOND + 2 began; the straggler stays behind lines of SECOND + 1.
   assert.equal(store.size, 5);
-  assert.deepEqual([...store.since(SECOND + 1)], [...previous, ...newest]);
-  assert.deepEqual([...store.since(SECOND)], [...previous, straggler, ...newest]);
-  assert.deepEqual([...store.since(SECOND + 2)], newest);
+  assert.deepEqual(all(store.since(SECOND + 1)), [...previous, ...newest]);
+  assert.deepEqual(all(store.since(SECOND)), [...previous, straggler, ...newest]);
+  assert.deepEqual(all(store.since(SECOND + 2)), newest);
 });
 
 Deno.test("a steady log reuses the blocks let go", () => {
@@ -54,4 +62,13 @@ Deno.test("a line shown past 2 GiB without a newline keeps its whole length", ()
   const line = store.add(SECOND, 0, 0);
   store.update(line, 7, 5 * 2 ** 30, false);
   assert.deepEqual(store.shown(line), { head: 7, length: 5 * 2 ** 30, complete: false });
+});
+
+Deno.test("spans of lines give each line by its position, asked for in any order", () => {
+  const spans = new LineSpans([10, 20, 40], [13, 21, 42]);
+  const expected = [10, 11, 12, 20, 40, 41];
+  assert.equal(spans.length, expected.length);
+  assert.deepEqual(all(spans), expected);
+  for (const at of [5, 0, 3, 4, 1, 5, 2]) assert.equal(spans.at(at), expected[at], `at ${at}`);
+  assert.throws(() => spans.at(6), RangeError);
 });
