@@ -73,3 +73,23 @@ Deno.test("the build log gets a container's bytes unchanged, whatever their enco
   await output.write("é\n");
   assert.deepEqual(written, [0x63, 0x61, 0x66, 0xe9, 0xff, 0x0a, 0xc3, 0xa9, 0x0a]);
 });
+
+Deno.test("what the build log has queued when a program ends is written once it awaits flushed, however slowly the agent reads", async () => {
+  // A program writing 1 MiB to a pipe nobody reads for a while, then exiting at once.
+  const program = `
+    import { Output } from ${JSON.stringify(new URL("../../src/report.ts", import.meta.url).href)};
+    const output = new Output();
+    for (let line = 0; line < 16384; line++) void output.write("x".repeat(63) + "\\n");
+    await output.flushed();
+    Deno.exit(0);
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", program],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const { stdout, success } = await child.output();
+  assert.ok(success);
+  assert.equal(stdout.length, 16384 * 64);
+});
