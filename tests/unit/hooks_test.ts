@@ -129,13 +129,23 @@ function cancellableProgram(path: string): void {
   );
 }
 
-/** Runs the command hook in a process group of its own and signals the group, as the agent does. */
+/**
+ * Runs the command hook in a process group of its own and signals the group, as the agent does.
+ * The four signals start at their default action: one this test's runner inherited as ignored (a
+ * shell's background job ignores QUIT and INT) stays ignored in every shell below, which can then
+ * neither trap it nor be stopped by it.
+ */
 async function cancelHook(plugin: string, env: Record<string, string>, signal: Deno.Signal) {
-  const child = spawn("/bin/bash", ["-c", `. "${plugin}/hooks/command"`], {
-    env,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const defaults = "--default-signal=HUP,INT,QUIT,TERM";
+  const child = spawn(
+    "/usr/bin/env",
+    [defaults, "/bin/bash", "-c", `. "${plugin}/hooks/command"`],
+    {
+      env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let stdout = "";
   const ready = new Promise<void>((resolve) =>
     child.stdout!.on("data", (chunk: Buffer) => {
@@ -148,7 +158,10 @@ async function cancelHook(plugin: string, env: Record<string, string>, signal: D
   );
   await ready;
   Deno.kill(-child.pid!, signal);
+  // A program that did not act on the signal loops on: killed after 10 s, it fails the test.
+  const stuck = setTimeout(() => Deno.kill(-child.pid!, "SIGKILL"), 10_000);
   const { status, signal: killedBy } = await exited;
+  clearTimeout(stuck);
   return { status, killedBy, stdout };
 }
 
