@@ -13,9 +13,14 @@ const FIRST_BYTES = 1024;
 /** Bytes appended one after another, kept in one array that is reused. */
 export class ByteBuffer {
   /** The array: its first `length` bytes are the buffer's; a larger one replaces it. */
-  bytes = new Uint8Array(FIRST_BYTES);
+  bytes: Uint8Array;
   /** How many bytes it holds. */
   length = 0;
+
+  /** An empty buffer whose array starts at `firstBytes`. */
+  constructor(firstBytes = FIRST_BYTES) {
+    this.bytes = new Uint8Array(firstBytes);
+  }
 
   /** Appends `source[start, end)` (all of `source` by default). */
   append(source: Uint8Array, start = 0, end = source.length): void {

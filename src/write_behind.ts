@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { ByteBuffer } from "./byte_buffer.ts";
 
 /** How many bytes may wait before a write waits for room: the back-pressure of the reader. */
 export const HIGH_WATER_BYTES = 256 * 1024;
@@ -29,9 +30,8 @@ interface Waiter {
 export class WriteBehind {
   readonly #writeSome: WriteSome;
   /** Where writes gather while the other buffer is being written. */
-  #gathering = new Uint8Array(FIRST_BUFFER_BYTES);
-  #gathered = 0;
-  #spare = new Uint8Array(FIRST_BUFFER_BYTES);
+  #gathering = new ByteBuffer(FIRST_BUFFER_BYTES);
+  #spare = new ByteBuffer(FIRST_BUFFER_BYTES);
   /** Bytes gathered and not yet written, the batch being written included. */
   #pending = 0;
   #writing: Promise<void> | undefined;
@@ -50,7 +50,7 @@ export class WriteBehind {
   write(bytes: Uint8Array): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure.error);
     if (bytes.length === 0) return Promise.resolve();
-    this.#gather(bytes);
+    this.#gathering.append(bytes);
     this.#pending += bytes.length;
     this.#writing ??= this.#drain();
     if (this.#pending < HIGH_WATER_BYTES) return Promise.resolve();
@@ -63,26 +63,13 @@ export class WriteBehind {
     if (this.#failure) throw this.#failure.error;
   }
 
-  #gather(bytes: Uint8Array): void {
-    const needed = this.#gathered + bytes.length;
-    if (needed > this.#gathering.length) {
-      let size = this.#gathering.length * 2;
-      while (size < needed) size *= 2;
-      const larger = new Uint8Array(size);
-      larger.set(this.#gathering.subarray(0, this.#gathered));
-      this.#gathering = larger;
-    }
-    this.#gathering.set(bytes, this.#gathered);
-    this.#gathered = needed;
-  }
-
   /** Writes what gathered, a batch at a time, until nothing is left or a write fails. */
   async #drain(): Promise<void> {
     try {
-      while (this.#gathered > 0) {
-        const batch = this.#gathering.subarray(0, this.#gathered);
+      while (this.#gathering.length > 0) {
+        const batch = this.#gathering.bytes.subarray(0, this.#gathering.length);
         [this.#gathering, this.#spare] = [this.#spare, this.#gathering];
-        this.#gathered = 0;
+        this.#gathering.clear();
         for (let offset = 0; offset < batch.length;) {
           offset += await this.#writeSome(batch.subarray(offset));
         }
@@ -91,7 +78,7 @@ export class WriteBehind {
       }
     } catch (error) {
       this.#failure = { error };
-      this.#gathered = 0;
+      this.#gathering.clear();
       this.#waiting.splice(0).forEach((waiter) => waiter.reject(error));
     } finally {
       this.#writing = undefined;

@@ -7,10 +7,10 @@
  * @module
  */
 
-/** The words of this repository's compile task's command line. */
-function compileTask(): string[] {
+/** This repository's compile task: its command line. */
+function compileTask(): string {
   const denoJson = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)));
-  return (denoJson.tasks.compile as string).split(/\s+/);
+  return denoJson.tasks.compile as string;
 }
 
 /** Whether `word` changes how the program runs rather than what it may do. */
@@ -24,7 +24,7 @@ function isRuntimeFlag(word: string): boolean {
  * production.
  */
 export function compiledRunFlags(): string[] {
-  return runFlags(compileTask());
+  return compileTaskRunFlags(compileTask());
 }
 
 /**
@@ -32,14 +32,12 @@ export function compiledRunFlags(): string[] {
  * task, this repository's or a checkout's at another commit (the benchmark's `--before`).
  */
 export function compileTaskRunFlags(compileTask: string): string[] {
-  return runFlags(compileTask.split(/\s+/));
-}
-
-function runFlags(words: string[]): string[] {
-  return words.filter((word) => word.startsWith("--allow-") || isRuntimeFlag(word));
+  return compileTask.split(/\s+/).filter((word) =>
+    word.startsWith("--allow-") || isRuntimeFlag(word)
+  );
 }
 
 /** The compile task's runtime flags alone: what the hook shim adds to `--allow-all`. */
 export function compiledRuntimeFlags(): string[] {
-  return compileTask().filter(isRuntimeFlag);
+  return compileTask().split(/\s+/).filter(isRuntimeFlag);
 }

@@ -357,9 +357,10 @@ export class LogCursor {
 
   /** The replayed lines a line stamped `time` may be, in order. */
   #candidatesFor(time: LogTime): readonly number[] {
+    // Every line comes here: past a replay, nothing is made.
+    if (this.#replayed >= this.#replay.length) return NONE;
     const stamped = (index: number) =>
       this.#recent.stamped(this.#replay.at(index), time.second, time.nanos);
-    if (this.#replayed >= this.#replay.length) return NONE;
     if (this.#replayed > 0) return stamped(this.#replayed) ? [this.#replayed] : NONE;
     // The kubelet may have rotated the log meanwhile: the replay then starts inside what was
     // shown.
